@@ -1,0 +1,52 @@
+"""The one contract every LLM backend meets: messages in, a Completion out.
+
+A schema (Pydantic class or JSON Schema dict) is enforced by a grammar where the backend
+supports it, and the text is always validated afterwards; `parsed` holds the result.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from schemas.chat import Completion, Message
+from schemas.errors import WaypointError
+
+Schema = type[BaseModel] | dict[str, Any]
+
+
+class ModelError(WaypointError):
+    """A model could not be found, loaded or reached."""
+
+
+class CompletionError(ModelError):
+    """A completion came back unusable: cut off by max_tokens, or failing its schema."""
+
+    def __init__(self, message: str, completion: Completion | None = None) -> None:
+        super().__init__(message)
+        self.completion = completion
+
+
+class ChatModel(ABC):
+    name: str = "model"
+
+    @abstractmethod
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        schema: Schema | None = None,
+        grammar: str | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        stop: Sequence[str] | None = None,
+    ) -> Completion:
+        """One completion. With a schema, `parsed` is validated (a model instance for a
+        Pydantic class, a dict for a JSON Schema) or CompletionError is raised."""
+
+    def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
+        """Text as it is generated. Backends that can stream override this."""
+        yield self.complete(messages, **kwargs).text

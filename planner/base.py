@@ -1,0 +1,25 @@
+"""The Planner interface: given the request and the steps so far, decide the next step."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from schemas.plan import PlanRecord
+from schemas.trajectory import Exchange, Scratchpad
+
+
+class Decision(BaseModel):
+    plan: PlanRecord
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Planner(ABC):
+    name: str = "planner"
+
+    @abstractmethod
+    def plan(
+        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+    ) -> Decision:
+        """The next plan; its `tool` is always one of the planner's tools."""

@@ -1,0 +1,129 @@
+"""GBNF text: literals, character classes, and a table of named rules.
+
+llama.cpp's GBNF: rule names are letters, digits and dashes; literals are double-quoted
+with C-like escapes; character classes are `[...]` with ranges and `^` for negation;
+repetition is `x{m,n}`, `*`, `+`, `?`.
+"""
+
+import re
+
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9-]+")
+_LITERAL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_CLASS_SPECIAL = set("]\\-^[")
+
+
+def _escape_char(ch: str, special: set[str] | dict[str, str]) -> str:
+    if ch in _LITERAL_ESCAPES:
+        return _LITERAL_ESCAPES[ch]
+    if ch in special:
+        return "\\" + ch
+    code = ord(ch)
+    if code < 0x20 or code == 0x7F:
+        return f"\\x{code:02X}"
+    return ch
+
+
+def literal(text: str) -> str:
+    """A GBNF literal matching `text` exactly."""
+    return '"' + "".join(_escape_char(c, _LITERAL_ESCAPES) for c in text) + '"'
+
+
+def char_class(ranges: list[tuple[int, int]], negated: bool = False) -> str:
+    """A GBNF character class over inclusive code point ranges."""
+    parts = []
+    for lo, hi in ranges:
+        first = _escape_char(chr(lo), _CLASS_SPECIAL)
+        if lo == hi:
+            parts.append(first)
+        else:
+            parts.append(f"{first}-{_escape_char(chr(hi), _CLASS_SPECIAL)}")
+    return "[" + ("^" if negated else "") + "".join(parts) + "]"
+
+
+def normalize_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort and merge overlapping or adjacent ranges."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def subtract_ranges(
+    ranges: list[tuple[int, int]], removed: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """`ranges` minus `removed`, both as inclusive code point ranges."""
+    out = []
+    for lo, hi in normalize_ranges(ranges):
+        pieces = [(lo, hi)]
+        for rlo, rhi in removed:
+            next_pieces = []
+            for plo, phi in pieces:
+                if rhi < plo or rlo > phi:
+                    next_pieces.append((plo, phi))
+                    continue
+                if plo < rlo:
+                    next_pieces.append((plo, rlo - 1))
+                if rhi < phi:
+                    next_pieces.append((rhi + 1, phi))
+            pieces = next_pieces
+        out.extend(pieces)
+    return out
+
+
+def alternatives(options: list[str]) -> str:
+    """`a | b | c`, parenthesised when there is more than one option."""
+    unique = list(dict.fromkeys(options))
+    if len(unique) == 1:
+        return unique[0]
+    return "(" + " | ".join(unique) + ")"
+
+
+def repeat(expr: str, lo: int, hi: int | None) -> str:
+    """`expr` repeated lo..hi times (hi None: unbounded)."""
+    if hi is not None and hi == lo:
+        if lo == 0:
+            return '""'
+        return expr if lo == 1 else f"{expr}{{{lo}}}"
+    if lo == 0 and hi == 1:
+        return f"{expr}?"
+    if hi is None:
+        return f"{expr}*" if lo == 0 else (f"{expr}+" if lo == 1 else f"{expr}{{{lo},}}")
+    return f"{expr}{{{lo},{hi}}}"
+
+
+class Rules:
+    """Named GBNF rules in definition order; identical bodies share one name."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, str] = {}
+        self._by_body: dict[str, str] = {}
+
+    def reserve(self, hint: str) -> str:
+        """A fresh rule name, to be defined later (needed for recursion)."""
+        base = _NAME_UNSAFE.sub("-", hint).strip("-").lower() or "r"
+        name, n = base, 1
+        while name in self._bodies:
+            n += 1
+            name = f"{base}-{n}"
+        self._bodies[name] = ""
+        return name
+
+    def define(self, name: str, body: str) -> str:
+        self._bodies[name] = body
+        self._by_body.setdefault(body, name)
+        return name
+
+    def add(self, hint: str, body: str) -> str:
+        """A rule for `body`; reuses an existing rule with the same body."""
+        if body in self._by_body:
+            return self._by_body[body]
+        return self.define(self.reserve(hint), body)
+
+    def has(self, name: str) -> bool:
+        return name in self._bodies
+
+    def render(self) -> str:
+        return "\n".join(f"{name} ::= {body}" for name, body in self._bodies.items()) + "\n"

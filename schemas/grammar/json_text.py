@@ -1,0 +1,70 @@
+"""Characters as they appear inside a JSON string, in canonical form.
+
+A schema constrains the decoded string, a grammar constrains the JSON text. The canonical
+encoding is `json.dumps(..., ensure_ascii=False)`: `"` and `\\` are escaped, control
+characters use their short escape or `\\u00XX`, everything else is written raw.
+"""
+
+import json
+
+from schemas.grammar.gbnf import alternatives, char_class, literal, normalize_ranges, subtract_ranges
+
+MAX_CODE_POINT = 0x10FFFF
+SURROGATES = (0xD800, 0xDFFF)
+# Characters that the canonical encoding writes as an escape sequence.
+ESCAPED = [(0x00, 0x1F), (ord('"'), ord('"')), (ord("\\"), ord("\\"))]
+
+# Any JSON string character, raw or escaped: what a plain string admits.
+STRING_CHAR = (
+    r'[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+)
+
+
+# Exactly the canonical encodings: raw, the short escapes, \u00XX for other controls.
+CANONICAL_CHAR = r'[^"\\\x00-\x1F] | "\\" ["\\bfnrt] | "\\u00" [01] [0-9a-f]'
+SHORT_ESCAPES = '"\\bfnrt'
+
+
+def encode(ch: str) -> str:
+    """The canonical JSON text of one character."""
+    return json.dumps(ch, ensure_ascii=False)[1:-1]
+
+
+def chars(ranges: list[tuple[int, int]]) -> str:
+    """A GBNF expression matching the canonical encoding of each character in `ranges`."""
+    wanted = subtract_ranges(normalize_ranges(ranges), [SURROGATES])
+    raw = subtract_ranges(wanted, ESCAPED)
+    options = []
+    if raw:
+        options.append(_class(raw))
+    for lo, hi in ESCAPED:
+        for code in range(lo, hi + 1):
+            if any(a <= code <= b for a, b in wanted):
+                options.append(literal(encode(chr(code))))
+    if not options:
+        raise ValueError("empty character set")
+    return alternatives(options)
+
+
+def _class(raw: list[tuple[int, int]]) -> str:
+    """Prefer the short negated form for sets that reach the top of Unicode."""
+    if raw[-1][1] == MAX_CODE_POINT:
+        missing = subtract_ranges([(0, MAX_CODE_POINT)], raw)
+        missing = subtract_ranges(missing, [SURROGATES])
+        return char_class(normalize_ranges([*missing, *ESCAPED]), negated=True)
+    return char_class(raw)
+
+
+def char_except(units: set[str]) -> str:
+    """One canonical JSON string character other than the given encoded characters."""
+    raw = [(ord(u), ord(u)) for u in units if len(u) == 1]
+    options = [char_class(normalize_ranges([*ESCAPED, *raw]), negated=True)]
+    short = [c for c in SHORT_ESCAPES if "\\" + c not in units]
+    if short:
+        options.append('"\\\\" ' + char_class([(ord(c), ord(c)) for c in short]))
+    controls = [f"{c:04x}" for c in range(0x20) if encode(chr(c)).startswith("\\u")]
+    if any("\\u" + h in units for h in controls):
+        options += [literal("\\u" + h) for h in controls if "\\u" + h not in units]
+    else:
+        options.append('"\\\\u00" [01] [0-9a-f]')
+    return alternatives(options)

@@ -1,0 +1,28 @@
+"""The `waypoint` command: one sub-command group per library folder. It wires, it does not
+implement; heavy imports happen inside the commands so `waypoint --help` stays instant."""
+
+import sys
+
+import typer
+from rich.console import Console
+
+from schemas.errors import WaypointError
+from waypoint.commands import grammar
+
+app = typer.Typer(
+    name="waypoint",
+    help="A grammar-constrained local planning agent.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(grammar.app, name="grammar")
+
+
+def main() -> None:
+    try:
+        app()
+    except WaypointError as e:
+        Console(stderr=True).print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(e.exit_code)

@@ -1,0 +1,64 @@
+"""`waypoint grammar`: compile a schema to the GBNF grammar llama.cpp enforces."""
+
+import importlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from schemas.errors import WaypointError
+
+app = typer.Typer(help="Compile Pydantic models and JSON Schemas to GBNF.", no_args_is_help=True)
+
+
+def load_schema(source: str) -> Any:
+    """A JSON Schema file, or `package.module:Model` naming a Pydantic class."""
+    path = Path(source)
+    if path.suffix == ".json" or path.exists():
+        if not path.is_file():
+            raise WaypointError(f"no such schema file: {source}")
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise WaypointError(f"{source} is not valid JSON: {e}") from e
+    module_name, _, attr = source.partition(":")
+    if not attr:
+        raise WaypointError(f"{source!r} is neither a .json file nor module:Model")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise WaypointError(f"cannot import {source}: {e}") from e
+    return obj
+
+
+@app.command("compile")
+def compile_command(
+    schema: Annotated[str, typer.Argument(help="SCHEMA.json or package.module:Model")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write the GBNF here")] = None,
+    whitespace: Annotated[str, typer.Option(help="compact or flexible")] = "compact",
+    max_string: Annotated[int, typer.Option(help="cap for strings without maxLength")] = 512,
+    max_items: Annotated[int, typer.Option(help="cap for arrays without maxItems")] = 64,
+    strict: Annotated[bool, typer.Option(help="refuse unknown keywords")] = False,
+) -> None:
+    """Print (or write) the GBNF grammar for a schema.
+
+    Examples:
+
+      waypoint grammar compile schemas/examples/plan.json
+
+      waypoint grammar compile schemas.rating:Rating --out rating.gbnf
+    """
+    from schemas.grammar import GrammarOptions, compile_grammar
+
+    options = GrammarOptions(
+        whitespace=whitespace, max_string_length=max_string, max_items=max_items, strict=strict
+    )
+    grammar = compile_grammar(load_schema(schema), options)
+    for warning in grammar.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if out is None:
+        typer.echo(grammar.gbnf, nl=False)
+    else:
+        out.write_text(grammar.gbnf)
+        typer.echo(f"wrote {out} ({len(grammar.gbnf.splitlines())} rules)", err=True)
