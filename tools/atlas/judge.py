@@ -1,0 +1,156 @@
+"""The programmatic judge of the atlas world: every step and the final answer rated 1–5.
+
+It rates against the request's gold solution, in any order the planner chooses: a step
+that does what a still-open gold step needs (searches the entity it names, computes its
+result, asks the user about its topic, sends to its address, books its date, gives the
+right answer) scores 5 on task and tool; a step with a needed tool but the wrong task
+scores task 2 / tool 4; an unneeded or repeated step scores 2 / 2. Results are 5 when they
+hold what the gold step needed, 2 when not, 1 when the tool failed. The answer is 5 when it
+gives the gold answer (a comparison's winner before the loser) or, for actions, when the
+action was carried out; else 1–2. Ratings use `schemas.rating`, like the LLM judge.
+"""
+
+import re
+
+from schemas.rating import Rating, StepRating, TrajectoryRating
+from schemas.trajectory import Step, Trajectory
+from tools.arithmetic import evaluate, find_expression, format_number
+from tools.atlas.requests import AtlasRequest, GoldStep
+from tools.atlas.tools import parse_email, parse_event
+from tools.atlas.user import question_topic
+from tools.base import ToolError
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_WORDS = re.compile(r"[a-z0-9@._-]+")
+
+
+def normalize(text: str) -> str:
+    return " ".join(_WORDS.findall(_THOUSANDS.sub("", text.lower())))
+
+
+def mentions(text: str, needle: str) -> int:
+    """Where `needle` stands in `text` as whole words (numbers never inside other numbers),
+    or -1."""
+    found = re.search(rf"(?<![\w.]){re.escape(normalize(needle))}(?![\w])", normalize(text))
+    return found.start() if found else -1
+
+
+def answer_is_right(request: AtlasRequest, answer: str) -> bool:
+    gold = request.gold.answer if request.gold else None
+    if gold is None:
+        return False
+    at = mentions(answer, gold)
+    rival_at = mentions(answer, request.rival) if request.rival else -1
+    return at >= 0 and (rival_at < 0 or at < rival_at)
+
+
+def does(request: AtlasRequest, gold: GoldStep, task: str) -> bool:
+    """Whether `task`, given to the gold step's tool, does what the gold step needs."""
+    action = request.gold.action if request.gold else None
+    try:
+        match gold.tool:
+            case "search":
+                return mentions(task, gold.key) >= 0
+            case "calculate":
+                expression = find_expression(task)
+                return expression is not None and format_number(evaluate(expression)) == gold.key
+            case "ask_user":
+                return question_topic(task) == gold.key
+            case "send_email":
+                email = parse_email(task)
+                body = action.arguments["body"] if action else ""
+                return email.to == gold.key and normalize(body) in normalize(email.body)
+            case "create_event":
+                entry = parse_event(task)
+                title = action.arguments["title"] if action else ""
+                return entry.date == gold.key and normalize(title) in normalize(entry.title)
+    except ToolError:
+        return False
+    return False
+
+
+class AtlasJudge:
+    name = "atlas"
+
+    def judge(self, request: AtlasRequest, trajectory: Trajectory) -> TrajectoryRating:
+        *work, last = request.solution
+        open_steps = list(work)
+        ratings = []
+        for step in trajectory.steps:
+            if step.plan.tool == last.tool:
+                ratings.append(self._answer_step(request, step, not open_steps))
+            else:
+                ratings.append(self._work_step(request, step, open_steps))
+        return TrajectoryRating(
+            request_id=trajectory.request_id,
+            steps=ratings,
+            answer=self._answer(request, trajectory, not open_steps),
+            judge=self.name,
+        )
+
+    def _work_step(
+        self, request: AtlasRequest, step: Step, open_steps: list[GoldStep]
+    ) -> StepRating:
+        tool, task = step.plan.tool, step.plan.task
+        gold = next((g for g in open_steps if g.tool == tool and does(request, g, task)), None)
+        if gold is not None:
+            open_steps.remove(gold)
+            return StepRating(
+                task=Rating(
+                    explanation=f"the task does what the request needs ({gold.key})", score=5
+                ),
+                tool=Rating(explanation=f"{tool} is the right tool for it", score=5),
+                result=_result(gold, step),
+            )
+        result = _failed(step) or Rating(explanation="a result the request does not need", score=3)
+        if any(g.tool == tool for g in open_steps):
+            needed = next(g for g in open_steps if g.tool == tool)
+            return StepRating(
+                task=Rating(explanation=f"the task misses what is needed: {needed.key}", score=2),
+                tool=Rating(explanation=f"{tool} is needed, with another task", score=4),
+                result=result,
+            )
+        return StepRating(
+            task=Rating(explanation="the task does nothing the request still needs", score=2),
+            tool=Rating(explanation=f"{tool} is not needed at this point", score=2),
+            result=result,
+        )
+
+    @staticmethod
+    def _answer_step(request: AtlasRequest, step: Step, ready: bool) -> StepRating:
+        acting = request.gold is not None and request.gold.action is not None
+        right = ready if acting else answer_is_right(request, step.plan.task)
+        task = ("the answer is right", 5) if right else ("the answer is wrong or premature", 1)
+        tool = ("time to answer", 5) if ready else ("answering before the needed steps", 2)
+        return StepRating(
+            task=Rating(explanation=task[0], score=task[1]),
+            tool=Rating(explanation=tool[0], score=tool[1]),
+            result=_failed(step) or Rating(explanation="the answer was given", score=5),
+        )
+
+    @staticmethod
+    def _answer(request: AtlasRequest, trajectory: Trajectory, all_done: bool) -> Rating:
+        if trajectory.answer is None:
+            return Rating(explanation=f"no final answer ({trajectory.status})", score=1)
+        gold = request.gold
+        if gold is not None and gold.action is not None:
+            if all_done:
+                return Rating(explanation=f"{gold.action.tool} was carried out as asked", score=5)
+            return Rating(explanation=f"{gold.action.tool} was not carried out as asked", score=2)
+        if answer_is_right(request, trajectory.answer):
+            return Rating(explanation=f"the answer gives {gold.answer if gold else ''}", score=5)
+        return Rating(explanation=f"wrong answer; expected {gold.answer if gold else '?'}", score=1)
+
+
+def _failed(step: Step) -> Rating | None:
+    if step.error is None:
+        return None
+    return Rating(explanation=f"the tool failed: {step.error}"[:300], score=1)
+
+
+def _result(gold: GoldStep, step: Step) -> Rating:
+    if failed := _failed(step):
+        return failed
+    if gold.tool in ("search", "calculate") and mentions(step.observation, gold.key) < 0:
+        return Rating(explanation=f"the result does not hold {gold.key}", score=2)
+    return Rating(explanation="the result holds what was needed", score=5)
