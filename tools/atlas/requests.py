@@ -371,49 +371,60 @@ def _calendar(world: World, rng: random.Random, pick: Pick) -> Built:
     return Built(template.format(e=name), phrasing, steps, action=gold)
 
 
+class UserFact(NamedTuple):
+    kind: str  # of the entity the user means
+    phrases: tuple[str, ...]  # how the user names it
+    question: str  # what the expert asks
+    learned: str  # what the answer tells
+
+
+USER_FACTS: dict[Topic, UserFact] = {
+    "city": UserFact(
+        "city", ("my home city", "the city I live in", "my town"),
+        "Ask the user which city they live in.", "The user lives in {}.",
+    ),
+    "employer": UserFact(
+        "company", ("my employer", "the company I work for", "my company"),
+        "Ask the user which company they work for.", "The user works for {}.",
+    ),
+    "manager": UserFact(
+        "person", ("my manager", "my boss"),
+        "Ask the user who their manager is.", "The user's manager is {}.",
+    ),
+}  # fmt: skip
+
+
 def user(world: World, rng: random.Random, pick: Pick) -> Built:
-    kind = rng.choice(("city", "employer", "manager"))
-    if kind == "manager":
-        template, phrasing = pick(EMAIL)
-        message = rng.choice(MESSAGES)
-        text = template.format(p="my manager", msg=message)
-        manager = world.entity(user_profile(world, text).manager)
-        steps = [
-            ask(
-                "manager",
-                "Ask the user who their manager is.",
-                f"The user's manager is {manager.name}.",
-            ),
-            search(manager, attr("person", "email")),
-            send(manager.email, message),
-            final(f"I sent the e-mail to {manager.name}.", manager.email, "The e-mail is sent."),
-        ]
-        gold = GoldAction(tool="send_email", arguments={"to": manager.email, "body": message})
-        return Built(text, phrasing, steps, action=gold)
-    target, x = ("city", "my home city") if kind == "city" else ("company", "my employer")
-    a = rng.choice([a for a in ATTRS if a.kind == target])
+    if rng.random() < 0.25:
+        return _email_manager(world, rng, pick)
+    topic = rng.choice(list(USER_FACTS))
+    fact = USER_FACTS[topic]
+    a = rng.choice([a for a in ATTRS if a.kind == fact.kind])
     template, phrasing = pick(QUESTION)
-    text = sentence(template.format(attr=a.noun, x=x))
-    profile = user_profile(world, text)
-    if kind == "city":
-        entity = world.entity(profile.city)
-        first = ask(
-            "city", "Ask the user which city they live in.", f"The user lives in {entity.name}."
-        )
-    else:
-        entity = world.entity(profile.employer)
-        first = ask(
-            "employer",
-            "Ask the user which company they work for.",
-            f"The user works for {entity.name}.",
-        )
+    text = sentence(template.format(attr=a.noun, x=rng.choice(fact.phrases)))
+    entity = world.entity(getattr(user_profile(world, text), topic))
     value = value_of(entity, a)
     steps = [
-        first,
+        ask(topic, fact.question, fact.learned.format(entity.name)),
         search(entity, a),
         final(sentence(f"{a.noun} of {mention(entity)} is {value}."), value),
     ]
     return Built(text, phrasing, steps, value)
+
+
+def _email_manager(world: World, rng: random.Random, pick: Pick) -> Built:
+    template, phrasing = pick(EMAIL)
+    message = rng.choice(MESSAGES)
+    text = template.format(p=rng.choice(USER_FACTS["manager"].phrases), msg=message)
+    manager = world.entity(user_profile(world, text).manager)
+    steps = [
+        ask("manager", USER_FACTS["manager"].question, f"The user's manager is {manager.name}."),
+        search(manager, attr("person", "email")),
+        send(manager.email, message),
+        final(f"I sent the e-mail to {manager.name}.", manager.email, "The e-mail is sent."),
+    ]
+    gold = GoldAction(tool="send_email", arguments={"to": manager.email, "body": message})
+    return Built(text, phrasing, steps, action=gold)
 
 
 Shape = Callable[[World, random.Random, Pick], Built]
@@ -424,7 +435,7 @@ SHAPES: dict[str, tuple[Shape, int]] = {
     "comparison": (comparison, 2),
     "arithmetic": (arithmetic, 2),
     "action": (action, 3),
-    "user": (user, 2),
+    "user": (user, 3),
 }  # shape → (builder, weight in a request set)
 
 

@@ -69,10 +69,10 @@ class Article(BaseModel):
 
 
 class WorldSize(BaseModel):
-    cities: int = Field(16, ge=2)
-    companies: int = Field(16, ge=2)
-    people: int = Field(48, ge=4)
-    events: int = Field(16, ge=2)
+    cities: int = Field(20, ge=2)
+    companies: int = Field(20, ge=2)
+    people: int = Field(60, ge=4)
+    events: int = Field(30, ge=2)
 
 
 class World(BaseModel):

@@ -1,0 +1,90 @@
+"""The two simulation worlds behind one set of calls: where requests come from, which agent
+runs them and which judge rates them.
+
+- atlas: requests from templates over a seeded world, the scripted expert on the atlas
+  tools, the programmatic judge. Offline, deterministic, every answer checkable.
+- llm: the reference loop. A teacher model writes the requests, plans (the teacher
+  planner), plays the tools (simulated tools) and judges (the LLM judge).
+
+A simulation lives in one folder: requests.jsonl → trajectories.jsonl → ratings.jsonl →
+dataset/ (train.jsonl, validation.jsonl, stats.json).
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from finetune.jsonl import read_records
+from finetune.judging import Judge
+from finetune.teacher import TeacherPlanner
+from models.chat_model import ChatModel
+from planner.agent import Agent
+from planner.baselines import ExpertPlanner
+from planner.judge import LLMJudge
+from schemas.errors import WaypointError
+from schemas.request import Request
+from schemas.trajectory import TrajectoryMeta
+from tools.atlas.judge import AtlasJudge
+from tools.atlas.requests import AtlasRequest
+from tools.atlas.tools import ATLAS_TOOL_NAMES, atlas_tools
+from tools.atlas.world import World, build_world
+from tools.registry import TOOLS
+from tools.simulated import simulated_tools
+
+WorldName = Literal["atlas", "llm"]
+REQUESTS, TRAJECTORIES, RATINGS, DATASET = (
+    "requests.jsonl", "trajectories.jsonl", "ratings.jsonl", "dataset",
+)  # fmt: skip
+
+
+def read_requests(path: Path, world: WorldName) -> list[Request]:
+    records = read_records(path, AtlasRequest if world == "atlas" else Request)
+    if not records:
+        raise WaypointError(f"no requests in {path}: run 'waypoint simulate requests' first")
+    return list(records)
+
+
+def atlas_world_of(requests: Sequence[Request]) -> World:
+    """The world an atlas request set was made from (all its requests must share it)."""
+    seeds = {r.world_seed for r in requests if isinstance(r, AtlasRequest)}
+    if len(seeds) != 1 or not all(isinstance(r, AtlasRequest) for r in requests):
+        raise WaypointError(f"atlas requests must come from one world; found seeds {sorted(seeds)}")
+    return build_world(seeds.pop())
+
+
+def require_teacher(world: WorldName, teacher: ChatModel | None) -> ChatModel:
+    if teacher is None:
+        raise WaypointError(f"the {world} world needs a teacher model (--teacher MODEL)")
+    return teacher
+
+
+def make_agent(
+    world: WorldName,
+    requests: Sequence[Request],
+    teacher: ChatModel | None = None,
+    *,
+    max_steps: int = 10,
+    no_answer: float = 0.1,
+    partial: float = 0.1,
+    seed: int = 0,
+) -> tuple[Agent, TrajectoryMeta]:
+    """The agent that produces the world's training trajectories, and their metadata."""
+    if world == "atlas":
+        atlas = atlas_world_of(requests)
+        expert = ExpertPlanner(r for r in requests if isinstance(r, AtlasRequest))
+        meta = TrajectoryMeta(planner=expert.name, world="atlas", seed=atlas.seed)
+        return Agent(expert, atlas_tools(atlas), max_steps=max_steps), meta
+    model = require_teacher(world, teacher)
+    tools = simulated_tools(model, no_answer=no_answer, partial=partial, seed=seed)
+    planner = TeacherPlanner(model, tools, seed=seed)
+    meta = TrajectoryMeta(planner=planner.name, model=model.name, world="llm", seed=seed)
+    return Agent(planner, tools, max_steps=max_steps), meta
+
+
+def make_judge(world: WorldName, teacher: ChatModel | None = None) -> Judge:
+    return AtlasJudge() if world == "atlas" else LLMJudge(require_teacher(world, teacher))
+
+
+def tool_names(world: WorldName) -> tuple[str, ...]:
+    """The tool set a planner trained on this world's data plans over."""
+    return ATLAS_TOOL_NAMES if world == "atlas" else tuple(TOOLS)

@@ -1,0 +1,122 @@
+"""The SFT dataset: one example per kept step, whole requests per split; and the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from finetune.jsonl import read_records
+from finetune.package import package_dataset
+from finetune.simulation import DATASET, make_agent, make_judge
+from planner.prompts import fine_tuned_messages
+from schemas.dataset import SFTExample
+from schemas.errors import WaypointError
+from schemas.plan import plan_model
+from schemas.rating import Rating
+from schemas.trajectory import Scratchpad
+from tools.atlas.requests import atlas_requests
+from tools.atlas.tools import ATLAS_TOOL_NAMES
+from tools.atlas.world import build_world
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    requests = atlas_requests(build_world(31), 120)
+    agent, meta = make_agent("atlas", requests)
+    trajectories = [agent.run(r.text, request_id=r.id, meta=meta) for r in requests]
+    judge = make_judge("atlas")
+    ratings = {t.request_id: judge.judge(r, t) for r, t in zip(requests, trajectories, strict=True)}
+    return trajectories, ratings
+
+
+def test_examples_are_the_steps_of_kept_trajectories(simulated):
+    trajectories, ratings = simulated
+    # a judge that disliked every third answer: those trajectories must not be trained on
+    ratings = {
+        rid: r.model_copy(update={"answer": Rating(explanation="bad", score=2)})
+        if i % 3 == 0
+        else r
+        for i, (rid, r) in enumerate(ratings.items())
+    }
+    dataset = package_dataset(trajectories, ratings, ATLAS_TOOL_NAMES, val_fraction=0.2, seed=1)
+    kept = [t for t in trajectories if ratings[t.request_id].answer.score >= 4]
+    assert len(kept) == len(trajectories) - len(range(0, len(trajectories), 3))
+    examples = dataset.train + dataset.validation
+    assert len(examples) == sum(len(t.steps) for t in kept) == dataset.stats.steps
+    assert {e.request_id for e in examples} == {t.request_id for t in kept}
+    train_ids = {e.request_id for e in dataset.train}
+    validation_ids = {e.request_id for e in dataset.validation}
+    assert train_ids.isdisjoint(validation_ids)
+    assert dataset.stats.validation_requests == round(0.2 * len(kept))
+    assert sum(dataset.stats.tools.values()) == dataset.stats.steps
+    assert dataset.stats.answer_ratings == {2: len(trajectories) - len(kept), 5: len(kept)}
+
+
+def test_an_example_is_the_fine_tuned_prompt_and_the_canonical_plan(simulated):
+    trajectories, ratings = simulated
+    dataset = package_dataset(trajectories, ratings, ATLAS_TOOL_NAMES, val_fraction=0)
+    by_id = {t.request_id: t for t in trajectories}
+    plan_class = plan_model(ATLAS_TOOL_NAMES)
+    for example in dataset.train[:40]:
+        trajectory = by_id[example.request_id]
+        before = Scratchpad(steps=trajectory.steps[: example.step])
+        assert example.prompt == fine_tuned_messages(trajectory.request, before, trajectory.history)
+        plan = trajectory.steps[example.step].plan
+        assert example.completion[0].role == "assistant"
+        assert example.completion[0].content == plan_class(**plan.model_dump()).model_dump_json()
+
+
+def test_nothing_to_keep_is_one_clear_error(simulated):
+    trajectories, ratings = simulated
+    with pytest.raises(WaypointError, match="nothing to train on"):
+        package_dataset(trajectories, ratings, ATLAS_TOOL_NAMES, min_rating=6)
+
+
+WAYPOINT = str(Path(sys.executable).parent / "waypoint")
+
+
+def simulate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [WAYPOINT, "simulate", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+
+
+def test_the_cli_builds_an_atlas_dataset(tmp_path):
+    out = str(tmp_path / "sim")
+    for command in (
+        ["requests", "--seed", "32", "--count", "60", "--out", out],
+        ["trajectories", "--out", out],
+        ["judge", "--out", out],
+        ["package", "--out", out, "--val-fraction", "0.25"],
+    ):
+        done = simulate(*command)
+        assert done.returncode == 0, done.stderr
+    train = read_records(tmp_path / "sim" / DATASET / "train.jsonl", SFTExample)
+    validation = read_records(tmp_path / "sim" / DATASET / "validation.jsonl", SFTExample)
+    stats = json.loads((tmp_path / "sim" / DATASET / "stats.json").read_text())
+    assert stats["kept"] == 60
+    assert len(train) + len(validation) == stats["steps"]
+    assert {e.request_id for e in train}.isdisjoint({e.request_id for e in validation})
+    assert "examples (steps)" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["requests", "--world", "mars"], "--world must be atlas or llm"),
+        (["requests", "--seed", "-1"], "seed must be in"),
+        (["trajectories", "--out", "/nonexistent/sim"], "no requests in"),
+        (["trajectories", "--world", "llm", "--out", "/nonexistent/sim"], "no requests in"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args, message):
+    done = simulate(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr

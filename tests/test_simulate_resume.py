@@ -1,0 +1,126 @@
+"""Trajectory generation survives interruption: a rerun neither repeats nor misses a request."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from finetune.jsonl import Appender, RecordError, read_records
+from finetune.resumable import run_resumable
+from finetune.simulation import REQUESTS, TRAJECTORIES, make_agent
+from finetune.trajectories import generate_trajectories
+from planner.agent import Agent
+from schemas.errors import WaypointError
+from schemas.request import Request
+from schemas.trajectory import Trajectory
+from tools.atlas.requests import atlas_requests
+from tools.atlas.world import build_world
+
+
+class Exploding:
+    """A planner that raises (like a crash) once `budget` requests have started."""
+
+    def __init__(self, planner, budget: int) -> None:
+        self.planner, self.budget, self.started = planner, budget, set()
+        self.name, self.model_name, self.tool_names = "expert", None, planner.tool_names
+
+    def plan(self, request, scratchpad, history=()):
+        self.started.add(request)
+        if len(self.started) > self.budget:
+            raise RuntimeError("injected crash")
+        return self.planner.plan(request, scratchpad, history)
+
+
+def ids_in(path: Path) -> list[str]:
+    return [t.request_id for t in read_records(path, Trajectory)]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_rerun_after_a_crash_completes_without_duplicates(tmp_path, workers):
+    requests = atlas_requests(build_world(21), 40)
+    agent, meta = make_agent("atlas", requests)
+    out = tmp_path / "trajectories.jsonl"
+    crashing = Agent(Exploding(agent.planner, budget=12), list(agent.tools.values()))
+    with pytest.raises(RuntimeError, match="injected"):
+        generate_trajectories(requests, crashing, out, meta, workers=workers, show_progress=False)
+    written = ids_in(out)
+    assert 0 < len(written) <= 12
+    summary = generate_trajectories(
+        requests, agent, out, meta, workers=workers, show_progress=False
+    )
+    assert summary.skipped == len(written)
+    assert summary.written == len(requests) - len(written)
+    final = ids_in(out)
+    assert sorted(final) == sorted(r.id for r in requests)  # none missing, none twice
+
+
+def test_kill_9_loses_nothing_written(tmp_path):
+    """A real `waypoint simulate trajectories` process killed mid-run, then run again."""
+    world = tmp_path / "sim"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cli = [str(Path(sys.executable).parent / "waypoint"), "simulate"]
+    make = [*cli, "requests", "--seed", "22", "--count", "1500", "--out", str(world)]
+    subprocess.run(make, check=True, env=env, capture_output=True)
+    command = [*cli, "trajectories", "--out", str(world)]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    out = world / TRAJECTORIES
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= 50:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = ids_in(out)
+    assert 50 <= len(before) < 1500, "the run was not killed mid-way"
+    with out.open("ab") as f:  # a write cut short by the kill: half a record, no newline
+        f.write(b'{"request_id": "atlas-22-train-0')
+    subprocess.run(command, check=True, env=env, capture_output=True)
+    after = ids_in(out)
+    requests = read_records(world / REQUESTS, Request)
+    assert sorted(after) == sorted(r.id for r in requests)
+    assert after[: len(before)] == before  # the earlier records are untouched
+    assert all(json.loads(line) for line in out.read_text().splitlines())
+
+
+def test_a_torn_last_line_is_skipped_and_cut_before_the_next_append(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"id": "a", "text": "one"}\n{"id": "b", "te')
+    assert [r.id for r in read_records(path, Request)] == ["a"]
+    with Appender(path) as appender:
+        appender.append(Request(id="c", text="three"))
+    assert [r.id for r in read_records(path, Request)] == ["a", "c"]
+
+
+def test_a_bad_complete_line_is_an_error_with_its_line_number(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"id": "a", "text": "one"}\n{"id": "b"}\n')
+    with pytest.raises(RecordError, match=r"records.jsonl:2: text"):
+        read_records(path, Request)
+
+
+def test_item_failures_are_counted_and_left_for_the_next_run(tmp_path):
+    items = [Request(id=str(i), text=f"request {i}") for i in range(6)]
+
+    def work(item: Request) -> Request:
+        if int(item.id) % 2:
+            raise WaypointError(f"cannot do {item.id}")
+        return item
+
+    out = tmp_path / "out.jsonl"
+    summary = run_resumable(
+        items, lambda r: r.id, work, out, Request, lambda r: r.id, show_progress=False
+    )
+    assert (summary.written, summary.failed) == (3, 3)
+    assert summary.failures[0] == "cannot do 1"
+    again = run_resumable(
+        items, lambda r: r.id, lambda r: r, out, Request, lambda r: r.id, show_progress=False
+    )
+    assert (again.skipped, again.written) == (3, 3)
