@@ -70,7 +70,9 @@ class GrammarMatcher:
 
     def __init__(self, vocab: Vocab, gbnf: str, root: str = "root") -> None:
         self.vocab = vocab
-        self._sampler = llama_cpp.llama_sampler_init_grammar(vocab.ptr, gbnf.encode(), root.encode())
+        self._sampler = llama_cpp.llama_sampler_init_grammar(
+            vocab.ptr, gbnf.encode(), root.encode()
+        )
         if not self._sampler:
             raise GrammarLoadError("llama.cpp could not parse the grammar (see its log above)")
         self._one = (llama_cpp.llama_token_data * 1)()
@@ -109,7 +111,9 @@ class GrammarMatcher:
         twin.vocab = self.vocab
         twin._sampler = llama_cpp.llama_sampler_clone(self._sampler)
         twin._one = (llama_cpp.llama_token_data * 1)()
-        twin._one_array = llama_cpp.llama_token_data_array(data=twin._one, size=1, selected=-1, sorted=False)
+        twin._one_array = llama_cpp.llama_token_data_array(
+            data=twin._one, size=1, selected=-1, sorted=False
+        )
         return twin
 
     def match(self, text: str) -> tuple[bool, str]:

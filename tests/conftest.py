@@ -20,3 +20,60 @@ def vocab(bundled_path):
     from models.matcher import Vocab
 
     return Vocab(bundled_path)
+
+
+@pytest.fixture(scope="session")
+def chat_model(bundled_path):
+    """The bundled model in process, loaded once; one thread keeps a shared CPU usable."""
+    from models.llamacpp import LlamaCppChatModel
+
+    return LlamaCppChatModel(bundled_path, name="smollm2-135m", n_ctx=2048, n_threads=1).load()
+
+
+@pytest.fixture(scope="session")
+def llamacpp_server(bundled_path, tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server on loopback serving the bundled model,
+    started once; yields its base URL (".../v1"). Use grammar_mode="gbnf" with it."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("llamacpp_server") / "server.log"
+    args = ["--model", str(bundled_path), "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "2048", "--verbose", "False"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "models.llamacpp_server", *args], stdout=out, stderr=out
+        )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_until_serving(server, base_url, log)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_until_serving(server, base_url, log, timeout_s=120.0):
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the llama.cpp server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"the llama.cpp server did not start in {timeout_s} s: {log.read_text()[-2000:]}")

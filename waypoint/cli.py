@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 
 from schemas.errors import WaypointError
-from waypoint.commands import grammar, simulate
+from waypoint.commands import grammar, models, simulate
 
 app = typer.Typer(
     name="waypoint",
@@ -18,6 +18,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(grammar.app, name="grammar")
+app.add_typer(models.app, name="models")
 app.add_typer(simulate.app, name="simulate")
 
 

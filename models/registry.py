@@ -1,0 +1,237 @@
+"""Named models: the packaged registry (`registry.toml`) plus the user's, and how a name
+becomes a ChatModel.
+
+Resolution of `load_chat_model(x)`: a local GGUF path → a registry name, whose file is
+bundled, a local path, or in the Hugging Face cache. Nothing is downloaded here: only
+`pull` (the `waypoint models pull NAME` command) downloads, and never with HF_HUB_OFFLINE.
+"""
+
+import os
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from models.bundled import bundled_model_path
+from models.chat_model import ChatModel, ModelError
+from models.structured import GrammarMode
+
+DEFAULT_MODEL = "smollm2-135m"
+USER_FILE = "models.toml"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+class LlamaCppEntry(BaseModel):
+    """A GGUF run in process. Extra keys (base model, quantization, dataset, …) are kept as
+    provenance."""
+
+    model_config = ConfigDict(extra="allow")
+
+    backend: Literal["llamacpp"]
+    description: str = ""
+    bundled: bool = False
+    path: Path | None = None
+    repo: str | None = None
+    file: str | None = None
+    revision: str | None = None
+    n_ctx: int = Field(4096, ge=256)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "LlamaCppEntry":
+        sources = [self.bundled, self.path is not None, self.repo is not None]
+        if sum(sources) != 1 or (self.repo is None) != (self.file is None):
+            raise ValueError("give exactly one of: bundled = true, path, or repo + file")
+        return self
+
+
+class OpenAIEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["openai"]
+    description: str = ""
+    base_url: str
+    model: str
+    api_key_env: str = "OPENAI_API_KEY"
+    grammar_mode: GrammarMode = "json_schema"
+
+
+Entry = Annotated[LlamaCppEntry | OpenAIEntry, Field(discriminator="backend")]
+_Registry = TypeAdapter(dict[str, Entry])
+
+
+# -- the registry files -----------------------------------------------------------------
+
+
+def waypoint_home() -> Path:
+    return Path(os.environ.get("WAYPOINT_HOME") or "~/.local/share/waypoint").expanduser()
+
+
+def user_registry_path() -> Path:
+    return waypoint_home() / USER_FILE
+
+
+def registry() -> dict[str, Entry]:
+    """Every named model: the packaged ones, then the user's (which win on a shared name)."""
+    packaged = resources.files("models") / "registry.toml"
+    entries = _parse(packaged.read_text(), str(packaged))
+    user = user_registry_path()
+    if user.is_file():
+        entries |= _parse(user.read_text(), str(user))
+    return entries
+
+
+def _parse(text: str, source: str) -> dict[str, Entry]:
+    try:
+        return _Registry.validate_python(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as e:
+        raise ModelError(f"{source} is not valid TOML: {e}") from e
+    except ValidationError as e:
+        detail = e.errors()[0]
+        # loc is (name, backend tag, field…): the tag is noise to a reader of the file.
+        where = ".".join(str(p) for i, p in enumerate(detail["loc"]) if i != 1)
+        message = detail["msg"].removeprefix("Value error, ")
+        raise ModelError(f"bad model entry in {source} at {where}: {message}") from e
+
+
+def register_model(name: str, path: Path | str, **meta: Any) -> LlamaCppEntry:
+    """Add (or replace) a local GGUF in the user registry, e.g. an exported fine-tune.
+    `meta` holds n_ctx, description and any provenance (scalars)."""
+    if not _NAME.fullmatch(name):
+        raise ModelError(f"model name {name!r} must be letters, digits, '.', '_' or '-'")
+    file = Path(path).expanduser().absolute()
+    if not file.is_file():
+        raise ModelError(f"cannot register {name}: no such file {file}")
+    try:
+        entry = LlamaCppEntry(backend="llamacpp", path=file, **meta)
+    except ValidationError as e:
+        raise ModelError(f"cannot register {name}: {e.errors()[0]['msg']}") from e
+    target = user_registry_path()
+    tables = tomllib.loads(target.read_text()) if target.is_file() else {}
+    tables[name] = entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".toml.partial")
+    partial.write_text(tomli_w.dumps(tables))
+    partial.replace(target)  # atomic: a reader never sees half a file
+    return entry
+
+
+def entry_for(name: str) -> Entry:
+    entries = registry()
+    if name not in entries:
+        raise ModelError(
+            f"unknown model {name!r}: `waypoint models list` shows the names; "
+            "a .gguf path works too"
+        )
+    return entries[name]
+
+
+# -- from a name to a file and a ChatModel ----------------------------------------------
+
+
+def load_chat_model(name_or_path: str | Path = DEFAULT_MODEL, **overrides: Any) -> ChatModel:
+    """The model a user named: a GGUF path or a registry name. `overrides` go to the
+    backend's constructor (n_ctx, n_threads, n_gpu_layers, decoder, timeout, …)."""
+    from models.llamacpp import LlamaCppChatModel
+    from models.openai_compat import OpenAIChatModel
+
+    path = _local_path(name_or_path)
+    if path is not None:
+        return LlamaCppChatModel(path, **overrides)
+    name = str(name_or_path)
+    entry = entry_for(name)
+    if isinstance(entry, OpenAIEntry):
+        settings = entry.model_dump(exclude={"backend", "description"})
+        return OpenAIChatModel(**({"name": name} | settings | overrides))
+    settings = {"name": name, "n_ctx": entry.n_ctx} | overrides
+    return LlamaCppChatModel(local_file(name, entry), **settings)
+
+
+def _local_path(name_or_path: str | Path) -> Path | None:
+    """A path when the argument is one; an error when it looks like one but is missing."""
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if isinstance(name_or_path, Path) or text.endswith(".gguf") or os.sep in text:
+        if not path.is_file():
+            raise ModelError(f"no such model file: {path}")
+        return path
+    return path if path.is_file() else None
+
+
+def local_file(name: str, entry: LlamaCppEntry) -> Path:
+    """The GGUF of an entry on this machine, without touching the network."""
+    if entry.bundled:
+        return bundled_model_path()
+    if entry.path is not None:
+        if not entry.path.expanduser().is_file():
+            raise ModelError(
+                f"model {name}: its file {entry.path} is missing; re-create it or remove "
+                f"the entry from {user_registry_path()}"
+            )
+        return entry.path.expanduser()
+    cached = _hub_cached(entry)
+    if cached is None:
+        raise ModelError(
+            f"model {name} ({entry.repo}/{entry.file}) is not downloaded: "
+            f"run `waypoint models pull {name}`"
+        )
+    return cached
+
+
+def _hub_cached(entry: LlamaCppEntry) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    assert entry.repo is not None and entry.file is not None
+    found = try_to_load_from_cache(entry.repo, entry.file, revision=entry.revision)
+    return Path(found) if isinstance(found, str) else None
+
+
+def status(name: str, entry: Entry) -> str:
+    """Where a model stands on this machine, in a word or two."""
+    if isinstance(entry, OpenAIEntry):
+        return "remote"
+    if entry.bundled:
+        return "bundled"
+    if entry.path is not None:
+        return "local" if entry.path.expanduser().is_file() else "missing"
+    return "downloaded" if _hub_cached(entry) is not None else "not downloaded"
+
+
+def pull(name: str) -> Path:
+    """Download a registry model from the Hugging Face Hub (once; later calls find it cached)."""
+    entry = entry_for(name)
+    if isinstance(entry, OpenAIEntry):
+        raise ModelError(f"{name} is served by {entry.base_url}: there is nothing to download")
+    if entry.repo is None:
+        return local_file(name, entry)
+    cached = _hub_cached(entry)
+    if cached is not None:
+        return cached
+    if _offline():
+        raise ModelError(
+            f"cannot download {name} ({entry.repo}/{entry.file}): HF_HUB_OFFLINE is set; "
+            "unset it to download"
+        )
+    return _download(name, entry)
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE", "")
+    return constants.HF_HUB_OFFLINE or flag.upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _download(name: str, entry: LlamaCppEntry) -> Path:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    assert entry.repo is not None and entry.file is not None
+    try:
+        return Path(hf_hub_download(entry.repo, entry.file, revision=entry.revision))
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as e:
+        reason = " ".join(str(e).split())[:200]
+        raise ModelError(f"downloading {name} ({entry.repo}/{entry.file}) failed: {reason}") from e

@@ -1,0 +1,93 @@
+"""`waypoint models`: the named models, their download, and what a GGUF file holds."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="List, download and inspect models (registry: models/registry.toml).",
+    no_args_is_help=True,
+)
+
+
+@app.command("list")
+def list_command() -> None:
+    """Show every named model and whether it is ready on this machine.
+
+    Example:
+
+      waypoint models list
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from models.registry import registry, status, user_registry_path
+
+    table = Table("name", "backend", "status", "description", title="models")
+    for name, entry in registry().items():
+        table.add_row(name, entry.backend, status(name, entry), entry.description)
+    console = Console()
+    console.print(table)
+    console.print(f"your own entries: {user_registry_path()}", style="dim")
+
+
+@app.command("pull")
+def pull_command(
+    name: Annotated[str, typer.Argument(help="a registry name (see `waypoint models list`)")],
+) -> None:
+    """Download a model from the Hugging Face Hub into its cache (nothing if already there).
+
+    Examples:
+
+      waypoint models pull mistral-7b-instruct-q4
+
+      HF_HUB_OFFLINE=1 waypoint models pull mistral-7b-instruct-q4   # refuses: offline
+    """
+    from models.registry import pull
+
+    typer.echo(pull(name))
+
+
+@app.command("info")
+def info_command(
+    model: Annotated[str, typer.Argument(help="a registry name or a FILE.gguf")],
+) -> None:
+    """Read a GGUF's header: architecture, parameters, quantization, context, template.
+
+    Examples:
+
+      waypoint models info smollm2-135m
+
+      waypoint models info ./exports/planner-q4_k_m.gguf
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from models.gguf_info import read_gguf_info
+    from models.registry import OpenAIEntry, entry_for, local_file
+
+    console = Console()
+    table = Table("field", "value", title=model, show_header=False)
+    table.columns[1].overflow = "fold"
+    path = Path(model).expanduser()
+    if not path.is_file() and not model.endswith(".gguf"):
+        entry = entry_for(model)
+        if isinstance(entry, OpenAIEntry):
+            for key, value in entry.model_dump().items():
+                table.add_row(key, str(value))
+            console.print(table)
+            return
+        path = local_file(model, entry)
+    info = read_gguf_info(path)
+    for key, value in info.model_dump().items():
+        table.add_row(key, _human(key, value))
+    console.print(table)
+
+
+def _human(key: str, value: object) -> str:
+    if key == "size_bytes" and isinstance(value, int):
+        return f"{value / 2**20:,.1f} MiB"
+    if key == "parameters" and isinstance(value, int):
+        return f"{value / 1e6:,.1f} M"
+    return str(value)
