@@ -95,8 +95,10 @@ def test_judge_wants_the_comparison_winner_named_first(world, tools):
         [*searches, ("final_answer", f"{request.rival}, not {request.gold.answer}.")],
         tools,
     )
+    guess = trajectory(request, [("final_answer", f"{request.gold.answer} wins.")], tools)
     assert AtlasJudge().judge(request, right).answer.score == 5
     assert AtlasJudge().judge(request, wrong).answer.score == 1
+    assert AtlasJudge().judge(request, guess).answer.score == 3  # right, but not looked up
 
 
 def test_judge_checks_the_action_it_asked_for(world, tools):

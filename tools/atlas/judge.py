@@ -6,13 +6,16 @@ result, asks the user about its topic, sends to its address, books its date, giv
 right answer) scores 5 on task and tool; a step with a needed tool but the wrong task
 scores task 2 / tool 4; an unneeded or repeated step scores 2 / 2. Results are 5 when they
 hold what the gold step needed, 2 when not, 1 when the tool failed. The answer is 5 when it
-gives the gold answer (a comparison's winner before the loser) or, for actions, when the
-action was carried out; else 1–2. Ratings use `schemas.rating`, like the LLM judge.
+gives the gold answer (a comparison's winner before the loser) after the steps that
+establish it, 3 when it is right but guessed before them, 1 when wrong; for actions, 5 when
+the action was carried out as asked, else 2. Ratings use `schemas.rating`, like the LLM
+judge.
 """
 
 import re
 
 from schemas.rating import Rating, StepRating, TrajectoryRating
+from schemas.request import Gold
 from schemas.trajectory import Step, Trajectory
 from tools.arithmetic import evaluate, find_expression, format_number
 from tools.atlas.requests import AtlasRequest, GoldStep
@@ -118,12 +121,9 @@ class AtlasJudge:
 
     @staticmethod
     def _answer_step(request: AtlasRequest, step: Step, ready: bool) -> StepRating:
-        acting = request.gold is not None and request.gold.action is not None
-        right = ready if acting else answer_is_right(request, step.plan.task)
-        task = ("the answer is right", 5) if right else ("the answer is wrong or premature", 1)
         tool = ("time to answer", 5) if ready else ("answering before the needed steps", 2)
         return StepRating(
-            task=Rating(explanation=task[0], score=task[1]),
+            task=_verdict(request, step.plan.task, ready),
             tool=Rating(explanation=tool[0], score=tool[1]),
             result=_failed(step) or Rating(explanation="the answer was given", score=5),
         )
@@ -132,14 +132,21 @@ class AtlasJudge:
     def _answer(request: AtlasRequest, trajectory: Trajectory, all_done: bool) -> Rating:
         if trajectory.answer is None:
             return Rating(explanation=f"no final answer ({trajectory.status})", score=1)
-        gold = request.gold
-        if gold is not None and gold.action is not None:
-            if all_done:
-                return Rating(explanation=f"{gold.action.tool} was carried out as asked", score=5)
-            return Rating(explanation=f"{gold.action.tool} was not carried out as asked", score=2)
-        if answer_is_right(request, trajectory.answer):
-            return Rating(explanation=f"the answer gives {gold.answer if gold else ''}", score=5)
-        return Rating(explanation=f"wrong answer; expected {gold.answer if gold else '?'}", score=1)
+        return _verdict(request, trajectory.answer, all_done)
+
+
+def _verdict(request: AtlasRequest, answer: str, ready: bool) -> Rating:
+    """An answer given after the work (`ready`) or before it; an action request is answered
+    well once its action was done as asked, whatever the words."""
+    gold = request.gold or Gold()
+    if gold.action is not None:
+        done = "was carried out as asked" if ready else "was not carried out as asked"
+        return Rating(explanation=f"{gold.action.tool} {done}", score=5 if ready else 2)
+    if not answer_is_right(request, answer):
+        return Rating(explanation=f"wrong answer; expected {gold.answer}", score=1)
+    if not ready:
+        return Rating(explanation="the right answer, but a guess: no step established it", score=3)
+    return Rating(explanation=f"the answer gives {gold.answer}", score=5)
 
 
 def _failed(step: Step) -> Rating | None:

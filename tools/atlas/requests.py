@@ -176,18 +176,19 @@ def value_of(entity: Entity, a: Attr) -> str:
     return str(getattr(entity, a.field))
 
 
-def search(entity: Entity, a: Attr, why: str | None = None) -> GoldStep:
+def search(entity: Entity, a: Attr) -> GoldStep:
     noun = f"{a.noun} of {mention(entity)}"
     return GoldStep(
         tool="search",
         task=f"Find {noun}.",
-        thoughts=why or f"I need {noun}.",
+        thoughts=f"I need {noun}.",
         learned=sentence(f"{noun} is {value_of(entity, a)}."),
         key=coded_word(entity),
     )
 
 
 def final(answer: str, key: str, why: str = "I have everything the request needs.") -> GoldStep:
+    """`key`: the gold answer; empty after an action, where the judge checks the action."""
     return GoldStep(tool="final_answer", task=answer, thoughts=why, learned="", key=key)
 
 
@@ -338,7 +339,7 @@ def action(world: World, rng: random.Random, pick: Pick) -> Built:
     steps += [
         search(person, attr("person", "email")),
         send(person.email, message),
-        final(f"I sent the e-mail to {person.name}.", person.email, "The e-mail is sent."),
+        final(f"I sent the e-mail to {person.name}.", "", "The e-mail is sent."),
     ]
     gold = GoldAction(tool="send_email", arguments={"to": person.email, "body": message})
     return Built(template.format(p=recipient, msg=message), phrasing, steps, action=gold)
@@ -363,9 +364,7 @@ def _calendar(world: World, rng: random.Random, pick: Pick) -> Built:
             learned=f"The event is in the calendar on {event.date}.",
             key=event.date,
         ),
-        final(
-            f"I added {name} on {event.date} to your calendar.", event.date, "The event is saved."
-        ),
+        final(f"I added {name} on {event.date} to your calendar.", "", "The event is saved."),
     ]
     gold = GoldAction(tool="create_event", arguments={"title": event.name, "date": event.date})
     return Built(template.format(e=name), phrasing, steps, action=gold)
@@ -421,7 +420,7 @@ def _email_manager(world: World, rng: random.Random, pick: Pick) -> Built:
         ask("manager", USER_FACTS["manager"].question, f"The user's manager is {manager.name}."),
         search(manager, attr("person", "email")),
         send(manager.email, message),
-        final(f"I sent the e-mail to {manager.name}.", manager.email, "The e-mail is sent."),
+        final(f"I sent the e-mail to {manager.name}.", "", "The e-mail is sent."),
     ]
     gold = GoldAction(tool="send_email", arguments={"to": manager.email, "body": message})
     return Built(text, phrasing, steps, action=gold)
