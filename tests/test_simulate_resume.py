@@ -59,8 +59,9 @@ def test_rerun_after_a_crash_completes_without_duplicates(tmp_path, workers):
     assert sorted(final) == sorted(r.id for r in requests)  # none missing, none twice
 
 
-def test_kill_9_loses_nothing_written(tmp_path):
-    """A real `waypoint simulate trajectories` process killed mid-run, then run again."""
+@pytest.mark.parametrize(("sig", "returncode"), [(signal.SIGKILL, -9), (signal.SIGINT, 130)])
+def test_an_interrupted_run_loses_nothing_written(tmp_path, sig, returncode):
+    """A real `waypoint simulate trajectories` killed (or Ctrl-C'd) mid-run, then run again."""
     world = tmp_path / "sim"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     cli = [str(Path(sys.executable).parent / "waypoint"), "simulate"]
@@ -68,7 +69,7 @@ def test_kill_9_loses_nothing_written(tmp_path):
     subprocess.run(make, check=True, env=env, capture_output=True)
     command = [*cli, "trajectories", "--out", str(world)]
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     out = world / TRAJECTORIES
     deadline = time.monotonic() + 120
@@ -76,8 +77,11 @@ def test_kill_9_loses_nothing_written(tmp_path):
         if out.exists() and out.read_bytes().count(b"\n") >= 50:
             break
         time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == returncode
+    if sig == signal.SIGINT:
+        assert b"run the same command again to continue" in stderr
     before = ids_in(out)
     assert 50 <= len(before) < 1500, "the run was not killed mid-way"
     with out.open("ab") as f:  # a write cut short by the kill: half a record, no newline
