@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 
 from schemas.errors import WaypointError
-from waypoint.commands import grammar, models, simulate
+from waypoint.commands import finetune, grammar, models, simulate
 
 app = typer.Typer(
     name="waypoint",
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(grammar.app, name="grammar")
 app.add_typer(models.app, name="models")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(finetune.app, name="finetune")
 
 
 def main() -> None:

@@ -1,0 +1,99 @@
+"""Training settings: one pydantic model, read from a TOML file and overridden from the CLI.
+
+Defaults train the bundled model on a CPU; the reference QLoRA recipe for a 7B planner on
+one GPU (seed 003) differs only in `base` and in what `precision="auto"` picks on CUDA.
+"""
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models.bundled import BUNDLED_NAME
+from schemas.errors import WaypointError
+
+RUN_FILE = "finetune.json"  # a run's settings, in its folder and next to its adapter
+
+Precision = Literal["auto", "4bit", "bf16", "fp32"]
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
+
+
+class ConfigError(WaypointError):
+    """A training config file or override is invalid."""
+
+
+class LoraSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    r: int = Field(16, ge=1, description="adapter rank")
+    alpha: int = Field(32, ge=1, description="scaling numerator: updates are scaled by alpha/r")
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    # All linear layers rather than the seed's attention-only choice: on a 135M model the
+    # extra MLP adapters cost little compute and learn the plan format much faster.
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Path = Field(description="SFT examples, JSONL (schemas.dataset.SFTExample)")
+    out: Path = Field(description="run folder: checkpoints, logs, the final adapter")
+    base: str = Field(BUNDLED_NAME, description="HF id, local HF folder, GGUF file or bundled")
+    eval_dataset: Path | None = Field(None, description="validation examples; else a split")
+    val_fraction: float = Field(0.1, gt=0.0, lt=1.0, description="requests held out")
+    precision: Precision = Field("auto", description="auto: 4bit on CUDA, fp32 on CPU")
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    learning_rate: float = Field(2e-4, gt=0.0)
+    lr_scheduler: Scheduler = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0)
+    epochs: float = Field(2.0, gt=0.0)
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
+    batch_size: int = Field(4, ge=1, description="examples per device per micro-batch")
+    grad_accum: int = Field(2, ge=1, description="micro-batches per optimizer step")
+    max_length: int = Field(1024, ge=16, description="longer examples are skipped, not cut")
+    completion_only: bool = Field(True, description="loss on the plan only (prompt masked)")
+    mask_observations: bool = Field(False, description="with full loss: skip tool results")
+    gradient_checkpointing: bool | None = Field(None, description="None: on for CUDA only")
+    seed: int = 0
+    logging_steps: int = Field(5, ge=1)
+    save_steps: int = Field(50, ge=1, description="checkpoint every this many steps")
+    save_total_limit: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _masks_agree(self) -> "TrainConfig":
+        if self.completion_only and self.mask_observations:
+            raise ValueError(
+                "mask_observations applies to full-sequence loss; with completion_only the "
+                "observations (part of the prompt) are masked already"
+            )
+        return self
+
+
+def load_config(path: Path | None, overrides: dict[str, Any]) -> TrainConfig:
+    """The TOML file (if any) with `overrides` on top; keys like "lora.r" reach into tables."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except OSError as e:
+            raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    for key, value in overrides.items():
+        *tables, leaf = key.split(".")
+        node = data
+        for table in tables:
+            node = node.setdefault(table, {})
+        node[leaf] = value
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_first_problem(e, path)) from e
+
+
+def _first_problem(error: ValidationError, path: Path | None) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "config"
+    source = f" in {path}" if path else ""
+    return f"training config{source}: {where}: {problem['msg']}"

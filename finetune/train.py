@@ -1,0 +1,264 @@
+"""Supervised fine-tuning of the planner with LoRA (QLoRA on CUDA), top to bottom:
+claim the run folder → choose the hardware path → load the base → encode the data →
+attach LoRA → train with per-epoch validation, checkpoints and tensorboard → save adapter.
+
+A run folder holds `finetune.json` (its settings), `checkpoint-N/`, `runs/` (tensorboard),
+`result.json` and, when training ends, `adapter/` — what `finetune.merge` reads.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+from rich.console import Console
+
+from finetune.base_model import (
+    Hardware,
+    choose_hardware,
+    load_for_training,
+    load_tokenizer,
+    resolve_base,
+)
+from finetune.config import RUN_FILE, LoraSettings, TrainConfig
+from finetune.loss_mask import encode_all
+from finetune.quiet import quiet_libraries
+from finetune.sft_data import read_examples, split_by_request
+from schemas.dataset import SFTExample
+from schemas.errors import WaypointError
+
+if TYPE_CHECKING:  # torch, transformers and trl load inside train(): after the cheap checks
+    from datasets import Dataset
+    from transformers import PreTrainedTokenizerBase, TrainerCallback, TrainerState
+
+    from finetune.progress import TrainingProgress
+
+ADAPTER_DIR = "adapter"
+# Settings a resumed run may change: both only move where training stops.
+_EXTENDABLE = {"epochs", "max_steps"}
+
+
+class RunFolderError(WaypointError):
+    """The output folder does not fit the request (a run already there, nothing to resume)."""
+
+
+class TrainingInterrupted(WaypointError):
+    """Ctrl-C: the run stopped after saving a checkpoint."""
+
+    exit_code = 130
+
+
+class TrainResult(BaseModel):
+    out: Path
+    adapter: Path
+    steps: int
+    train_examples: int
+    val_examples: int
+    skipped_too_long: int
+    losses: list[tuple[int, float]]  # (step, training loss) as logged
+    val_losses: list[tuple[int, float]]  # (step, validation loss): at start, after each epoch
+    tokens_per_second: float
+    train_seconds: float
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    console: Console | None = None,
+    callbacks: Sequence["TrainerCallback"] = (),
+) -> TrainResult:
+    """Fine-tune `config.base` on `config.dataset`; `resume` continues from the last
+    checkpoint in `config.out`. Raises TrainingInterrupted after Ctrl-C (work is saved)."""
+    console = console or Console(stderr=True)
+    train_examples, val_examples = _read_examples(config)
+    _claim_run_folder(config, resume)
+    quiet_libraries()
+    from transformers import PrinterCallback
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTTrainer
+
+    from finetune.interrupt import GracefulInterrupt
+    from finetune.progress import TrainingProgress
+
+    hardware = choose_hardware(config.precision, config.gradient_checkpointing)
+    console.print(hardware.describe(), highlight=False)
+    source = resolve_base(config.base)
+    tokenizer = load_tokenizer(source)
+    train_set, val_set, skipped = _encode(config, train_examples, val_examples, tokenizer, console)
+    model = load_for_training(source, hardware)
+
+    progress, interrupt = TrainingProgress(console), GracefulInterrupt()
+    trainer = SFTTrainer(
+        model=model,
+        args=_trainer_args(config, hardware, resume),
+        train_dataset=train_set,
+        eval_dataset=val_set,
+        processing_class=tokenizer,
+        peft_config=_lora_config(config.lora),
+        callbacks=[progress, interrupt, *callbacks],
+    )
+    trainer.remove_callback(PrinterCallback)  # the progress bar shows what it would print
+    with interrupt:
+        trainer.train(resume_from_checkpoint=True if resume else None)
+    if interrupt.stopped_early(trainer.state):
+        checkpoint = get_last_checkpoint(str(config.out))
+        raise TrainingInterrupted(
+            f"interrupted at step {trainer.state.global_step}/{trainer.state.max_steps}: "
+            f"checkpoint saved in {checkpoint}; rerun with --resume to continue"
+        )
+
+    adapter = config.out / ADAPTER_DIR
+    trainer.save_model(str(adapter))
+    tokenizer.save_pretrained(adapter)
+    (adapter / RUN_FILE).write_text(config.model_dump_json(indent=2))
+    result = _result(config, trainer.state, progress, len(train_set), len(val_set), skipped)
+    (config.out / "result.json").write_text(result.model_dump_json(indent=2))
+    return result
+
+
+def _claim_run_folder(config: TrainConfig, resume: bool) -> None:
+    """A new run needs a folder without checkpoints; a resumed one needs a checkpoint and
+    the same settings (a different learning rate or dataset would be another run)."""
+    run_file = config.out / RUN_FILE
+    has_checkpoint = any(config.out.glob("checkpoint-*/trainer_state.json"))
+    if not resume:
+        if has_checkpoint or (config.out / ADAPTER_DIR).exists():
+            raise RunFolderError(
+                f"{config.out} already holds a run: pass --resume to continue it, "
+                "or choose another --out"
+            )
+        config.out.mkdir(parents=True, exist_ok=True)
+        run_file.write_text(config.model_dump_json(indent=2))
+        return
+    if not has_checkpoint or not run_file.is_file():
+        raise RunFolderError(f"nothing to resume in {config.out}: no checkpoint yet")
+    before = _settings(TrainConfig.model_validate_json(run_file.read_text()))
+    changed = [f"{k}: {before[k]} → {v}" for k, v in _settings(config).items() if before[k] != v]
+    if changed:
+        raise RunFolderError(f"--resume keeps the run's settings, but {'; '.join(changed)}")
+    run_file.write_text(config.model_dump_json(indent=2))
+
+
+def _settings(config: TrainConfig) -> dict:
+    """The settings that define a run, with paths made absolute so they compare."""
+    settings = config.model_dump(mode="json", exclude=_EXTENDABLE | {"out"})
+    for key in ("dataset", "eval_dataset"):
+        if settings[key] is not None:
+            settings[key] = str(Path(settings[key]).resolve())
+    return settings
+
+
+def _read_examples(config: TrainConfig) -> tuple[list[SFTExample], list[SFTExample]]:
+    """Training and validation examples. DATASET may be a folder written by
+    `finetune.package` (train and validation JSONL); else validation is a split of it."""
+    dataset, eval_dataset = config.dataset, config.eval_dataset
+    if dataset.is_dir():
+        from finetune.package import TRAIN, VALIDATION
+
+        dataset, validation = dataset / TRAIN, dataset / VALIDATION
+        if eval_dataset is None and validation.is_file() and validation.stat().st_size:
+            eval_dataset = validation
+    examples = read_examples(dataset)
+    if eval_dataset is not None:
+        return examples, read_examples(eval_dataset)
+    return split_by_request(examples, config.val_fraction, config.seed)
+
+
+def _encode(
+    config: TrainConfig,
+    train_examples: list[SFTExample],
+    val_examples: list[SFTExample],
+    tokenizer: "PreTrainedTokenizerBase",
+    console: Console,
+) -> tuple["Dataset", "Dataset", int]:
+    train_set, skipped = encode_all(
+        train_examples,
+        tokenizer,
+        completion_only=config.completion_only,
+        mask_observations=config.mask_observations,
+        max_length=config.max_length,
+    )
+    # Validation loss is always measured on the plan tokens, whatever the training mask, so
+    # runs with and without prompt masking are compared on the same figure.
+    val_set, val_skipped = encode_all(
+        val_examples, tokenizer, completion_only=True, mask_observations=False,
+        max_length=config.max_length,
+    )  # fmt: skip
+    left_out = skipped + val_skipped
+    note = f"; {left_out} longer than {config.max_length} tokens left out" if left_out else ""
+    console.print(
+        f"data: {len(train_set)} training, {len(val_set)} validation examples{note}",
+        highlight=False,
+    )
+    return train_set, val_set, left_out
+
+
+def _lora_config(lora: LoraSettings):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def _trainer_args(config: TrainConfig, hardware: Hardware, resume: bool):
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=str(config.out),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of all steps
+        max_length=config.max_length,
+        seed=config.seed,
+        eval_strategy="epoch",
+        eval_on_start=not resume,  # the base model's validation loss: what training improves on
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        logging_steps=config.logging_steps,
+        report_to=["tensorboard"],
+        use_cpu=hardware.device == "cpu",
+        bf16=hardware.mixed_precision == "bf16",
+        fp16=hardware.mixed_precision == "fp16",
+        # Paged optimizer states ride out memory spikes of long batches on one GPU (QLoRA).
+        optim="paged_adamw_32bit" if hardware.device == "cuda" else "adamw_torch",
+        gradient_checkpointing=hardware.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False},
+        include_num_input_tokens_seen="non_padding",
+        disable_tqdm=True,
+    )
+
+
+def _result(
+    config: TrainConfig,
+    state: "TrainerState",
+    progress: "TrainingProgress",
+    train_examples: int,
+    val_examples: int,
+    skipped: int,
+) -> TrainResult:
+    history = state.log_history
+    return TrainResult(
+        out=config.out,
+        adapter=config.out / ADAPTER_DIR,
+        steps=state.global_step,
+        train_examples=train_examples,
+        val_examples=val_examples,
+        skipped_too_long=skipped,
+        losses=[(h["step"], h["loss"]) for h in history if "loss" in h],
+        val_losses=[(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h],
+        tokens_per_second=round(progress.tokens_per_second, 1),
+        train_seconds=round(progress.train_seconds, 1),
+    )

@@ -1,0 +1,224 @@
+"""Fine-tuning inputs: SFT files, the train/validation split, loss masks on the collated
+batch, the config, and where the base model comes from. No training here."""
+
+import random
+from pathlib import Path
+
+import pytest
+
+from finetune.config import ConfigError, load_config
+from finetune.loss_mask import IGNORE_INDEX, encode, encode_all, observation_spans
+from finetune.sft_data import DatasetError, read_examples, split_by_request
+from planner.prompts import fine_tuned_messages
+from schemas.chat import assistant
+from schemas.dataset import SFTExample
+from schemas.errors import WaypointError
+from schemas.plan import PlanRecord
+from schemas.trajectory import Scratchpad, Step
+
+_NAMES = ["Vantor", "Kelmir", "Sulbra", "Quenta", "Doravel", "Pimsk"]
+
+
+def planner_examples(requests: int, seed: int = 0) -> list[SFTExample]:
+    """Lookup-then-answer requests in the fine-tuned planner's own prompt format: two
+    steps each, the second prompt holding the first step's tool result."""
+    rng = random.Random(seed)
+    examples = []
+    for i in range(requests):
+        city, population = f"{rng.choice(_NAMES)}{i}", rng.randint(1_000, 99_999)
+        steps = [
+            Step(
+                plan=PlanRecord(
+                    context="Nothing is known yet.",
+                    thoughts=f"I need the population of {city}.",
+                    task=f"Find the population of {city}.",
+                    tool="search",
+                ),
+                observation=f"{city} has {population} inhabitants.",
+            ),
+            Step(
+                plan=PlanRecord(
+                    context=f"{city} has {population} inhabitants.",
+                    thoughts="I can answer now.",
+                    task=f"Tell the user that {city} has {population} inhabitants.",
+                    tool="final_answer",
+                ),
+                observation="",
+            ),
+        ]
+        for number, step in enumerate(steps):
+            request = f"What is the population of {city}?"
+            examples.append(
+                SFTExample(
+                    request_id=f"r{seed}-{i}",
+                    step=number,
+                    prompt=fine_tuned_messages(request, Scratchpad(steps=steps[:number])),
+                    completion=[assistant(step.plan.model_dump_json())],
+                )
+            )
+    return examples
+
+
+def write_jsonl(path: Path, examples: list[SFTExample]) -> Path:
+    path.write_text("".join(e.model_dump_json() + "\n" for e in examples))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from finetune.base_model import load_tokenizer, resolve_base
+
+    return load_tokenizer(resolve_base("smollm2-135m"))
+
+
+def collate(tokenizer, rows):
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    return DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id)(rows)
+
+
+def test_completion_only_masks_every_prompt_token_in_the_collated_batch(tokenizer):
+    examples = planner_examples(2)
+    rows = [encode(e, tokenizer, completion_only=True) for e in examples]
+    batch = collate(tokenizer, rows)
+    assert batch["labels"].shape == batch["input_ids"].shape
+    for example, row, ids, labels in zip(
+        examples, rows, batch["input_ids"], batch["labels"], strict=True
+    ):
+        trained = labels != IGNORE_INDEX
+        # The trained tokens are exactly the plan and its end-of-turn: nothing of the prompt.
+        assert tokenizer.decode(ids[trained]) == example.completion[0].content + "<|im_end|>\n"
+        first = int(trained.nonzero()[0])
+        assert (labels[:first] == IGNORE_INDEX).all()
+        assert trained[first : len(row["input_ids"])].all()
+        assert (labels[len(row["input_ids"]) :] == IGNORE_INDEX).all()  # padding
+
+
+def test_full_loss_trains_on_every_real_token(tokenizer):
+    rows = [encode(e, tokenizer, completion_only=False) for e in planner_examples(2)]
+    batch = collate(tokenizer, rows)
+    for row, labels in zip(rows, batch["labels"], strict=True):
+        assert labels[: len(row["input_ids"])].tolist() == row["input_ids"]
+
+
+def test_mask_observations_masks_exactly_the_tool_results(tokenizer):
+    example = planner_examples(1)[1]  # the second step: its prompt holds one tool result
+    row = encode(example, tokenizer, completion_only=False, mask_observations=True)
+    masked = [t for t, label in zip(row["input_ids"], row["labels"], strict=True) if label < 0]
+    result = example.prompt[-1].content.split("result: ")[1]
+    assert tokenizer.decode(masked).strip() == result
+    assert sum(label >= 0 for label in row["labels"]) == len(row["input_ids"]) - len(masked)
+
+
+def test_observation_spans_follow_the_scratchpad_rendering():
+    steps = [
+        Step(plan=PlanRecord(context="", thoughts="", task="a", tool="t"), observation="one\ntwo"),
+        Step(plan=PlanRecord(context="", thoughts="", task="b", tool="t"), observation="three"),
+    ]
+    text = "Request: x\n\nSteps taken:\n" + Scratchpad(steps=steps).render()
+    assert [text[a:b] for a, b in observation_spans(text)] == ["one\ntwo", "three"]
+
+
+def test_mask_observations_without_any_tool_result_is_an_error(tokenizer):
+    first_steps = [e for e in planner_examples(3) if e.step == 0]
+    with pytest.raises(DatasetError, match="no tool results"):
+        encode_all(
+            first_steps, tokenizer, completion_only=False, mask_observations=True, max_length=512
+        )
+
+
+def test_examples_longer_than_max_length_are_left_out_and_counted(tokenizer):
+    examples = planner_examples(3)
+    lengths = [len(encode(e, tokenizer, completion_only=True)["input_ids"]) for e in examples]
+    limit = sorted(lengths)[len(lengths) // 2]
+    dataset, skipped = encode_all(
+        examples, tokenizer, completion_only=True, mask_observations=False, max_length=limit
+    )
+    assert skipped == sum(n > limit for n in lengths) > 0
+    assert len(dataset) + skipped == len(examples)
+    assert max(len(ids) for ids in dataset["input_ids"]) <= limit
+
+
+def test_split_holds_out_whole_requests_deterministically():
+    examples = planner_examples(20)
+    train, val = split_by_request(examples, 0.2, seed=1)
+    assert {e.request_id for e in train}.isdisjoint({e.request_id for e in val})
+    assert len({e.request_id for e in val}) == 4
+    assert len(train) + len(val) == len(examples)
+    assert split_by_request(examples, 0.2, seed=1) == (train, val)
+    assert split_by_request(examples, 0.2, seed=2) != (train, val)
+
+
+def test_read_examples_names_the_bad_line(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", planner_examples(1))
+    path.write_text(path.read_text() + '{"request_id": "x", "step": 0}\n')
+    with pytest.raises(WaypointError, match=r"d.jsonl:3: prompt: Field required"):
+        read_examples(path)
+    with pytest.raises(DatasetError, match="no such dataset file"):
+        read_examples(tmp_path / "missing.jsonl")
+
+
+def test_read_examples_wants_one_assistant_message_as_completion(tmp_path):
+    bad = planner_examples(1)[0].model_copy(update={"completion": []})
+    with pytest.raises(DatasetError, match="exactly one assistant message"):
+        read_examples(write_jsonl(tmp_path / "d.jsonl", [bad]))
+
+
+def test_config_file_with_overrides(tmp_path):
+    path = tmp_path / "train.toml"
+    path.write_text('dataset = "d.jsonl"\nout = "run"\nepochs = 3\n[lora]\nr = 8\ndropout = 0.1\n')
+    config = load_config(path, {"lora.r": 4, "learning_rate": 1e-3})
+    assert (config.epochs, config.lora.r, config.lora.dropout) == (3, 4, 0.1)
+    assert config.learning_rate == 1e-3
+    assert config.lora.target_modules == "all-linear"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"lora.rank": 8}, "lora.rank: Extra inputs are not permitted"),
+        ({"batch_size": 0}, "batch_size: Input should be greater than or equal to 1"),
+        ({"completion_only": True, "mask_observations": True}, "mask_observations applies"),
+    ],
+)
+def test_config_errors_name_the_setting(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, {"dataset": "d.jsonl", "out": "run", **overrides})
+
+
+def test_auto_hardware_is_fp32_lora_on_cpu_and_qlora_on_cuda(monkeypatch):
+    import torch
+
+    from finetune.base_model import choose_hardware
+
+    cpu = choose_hardware("auto", None)
+    if not torch.cuda.is_available():
+        assert (cpu.precision, cpu.gradient_checkpointing, cpu.mixed_precision) == (
+            "fp32", False, "no",
+        )  # fmt: skip
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    cuda = choose_hardware("auto", None)
+    assert (cuda.precision, cuda.compute_dtype, cuda.gradient_checkpointing) == (
+        "4bit", "bfloat16", True,
+    )  # fmt: skip
+    assert cuda.describe().startswith("training on cuda: QLoRA (nf4, double quantization)")
+
+
+def test_bundled_base_is_dequantized_into_a_reusable_folder(tokenizer):
+    from finetune.base_model import resolve_base
+
+    folder = Path(resolve_base("smollm2-135m"))
+    assert (folder / "model.safetensors").is_file()
+    assert (folder / "config.json").is_file()
+    assert tokenizer.chat_template and tokenizer.eos_token == "<|im_end|>"
+    assert resolve_base("smollm2-135m") == str(folder)  # the second call reuses it
+
+
+def test_bad_base_is_one_clear_error(tmp_path):
+    from finetune.base_model import BaseModelError, resolve_base
+
+    with pytest.raises(BaseModelError, match="no such GGUF file"):
+        resolve_base(str(tmp_path / "missing.gguf"))
+    with pytest.raises(BaseModelError, match="not a Hugging Face model folder"):
+        resolve_base(str(tmp_path))
