@@ -23,7 +23,7 @@ test: install lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
 
 chat: install
-	HF_HUB_OFFLINE=1 $(BIN)/waypoint --help
+	HF_HUB_OFFLINE=1 $(BIN)/waypoint chat
 
 bench: install
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

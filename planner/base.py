@@ -17,6 +17,8 @@ class Decision(BaseModel):
 
 class Planner(ABC):
     name: str = "planner"
+    model_name: str | None = None  # recorded in trajectories
+    tool_names: tuple[str, ...] = ()  # the tools its plans may name; () when not fixed
 
     @abstractmethod
     def plan(

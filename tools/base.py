@@ -6,12 +6,13 @@ schema-constrained model call): the planner never writes function calls.
 """
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import BaseModel
 
 from schemas.errors import WaypointError
 from schemas.trajectory import Scratchpad
+from tools.context import ToolContext
 
 
 class Observation(BaseModel):
@@ -29,3 +30,15 @@ class Tool(ABC):
 
     @abstractmethod
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation: ...
+
+    @classmethod
+    def from_context(cls, context: ToolContext) -> Self:
+        """Build the tool from the shared context (the registry's way in); a tool that needs
+        a model, a folder or a callback overrides this and takes it from `context`."""
+        return cls()
+
+    @classmethod
+    def unavailable(cls, context: ToolContext) -> str | None:
+        """Why the tool cannot work with `context` (say, a missing server URL), or None.
+        Default tool sets leave such a tool out; naming it explicitly is an error."""
+        return None

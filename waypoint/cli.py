@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 
 from schemas.errors import WaypointError
-from waypoint.commands import finetune, grammar, models, simulate
+from waypoint.commands import agent, finetune, grammar, index, models, simulate
 
 app = typer.Typer(
     name="waypoint",
@@ -18,9 +18,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(grammar.app, name="grammar")
+app.add_typer(index.app, name="index")
 app.add_typer(models.app, name="models")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(finetune.app, name="finetune")
+app.command("chat")(agent.chat_command)
+app.command("ask")(agent.ask_command)
 
 
 def main() -> None:

@@ -1,0 +1,87 @@
+"""Planners backed by a chat model: the plan is decoded under the grammar of a Plan class
+built for the tool set, so it always parses and always names a registered tool.
+
+The two planners differ only in their prompt (see `planner.prompts`).
+"""
+
+from abc import abstractmethod
+from collections.abc import Sequence
+
+from models.chat_model import ChatModel
+from planner import prompts
+from planner.base import Decision, Planner
+from schemas.chat import Message
+from schemas.plan import PlanRecord, plan_model
+from schemas.trajectory import Exchange, Scratchpad
+from tools.base import Tool
+
+# The plan's strings total at most ~700 characters; even text a small model repeats until
+# the grammar closes the string stays well under this.
+MAX_PLAN_TOKENS = 400
+
+
+class ModelPlanner(Planner):
+    def __init__(
+        self,
+        model: ChatModel,
+        tools: Sequence[Tool],
+        *,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        max_tokens: int = MAX_PLAN_TOKENS,
+    ) -> None:
+        self.model = model
+        self.model_name = model.name
+        self.tools = list(tools)
+        self.tool_names = tuple(t.name for t in self.tools)
+        self.plan_class = plan_model(self.tool_names)
+        self.temperature, self.seed, self.max_tokens = temperature, seed, max_tokens
+
+    @abstractmethod
+    def messages(
+        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
+    ) -> list[Message]: ...
+
+    def plan(
+        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+    ) -> Decision:
+        completion = self.model.complete(
+            self.messages(request, scratchpad, history),
+            schema=self.plan_class,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+        )
+        return Decision(
+            plan=PlanRecord.model_validate(completion.parsed.model_dump()),
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+        )
+
+
+class ZeroShotPlanner(ModelPlanner):
+    """Any instruct model: the prompt lists the tools and their descriptions."""
+
+    name = "zero-shot"
+
+    def messages(
+        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
+    ) -> list[Message]:
+        return prompts.zero_shot_messages(request, scratchpad, history, self.tools)
+
+
+class FineTunedPlanner(ModelPlanner):
+    """A model fine-tuned on planner trajectories: the short prompt it was trained on."""
+
+    name = "fine-tuned"
+
+    def messages(
+        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
+    ) -> list[Message]:
+        return prompts.fine_tuned_messages(request, scratchpad, history)
+
+
+PLANNERS: dict[str, type[ModelPlanner]] = {
+    ZeroShotPlanner.name: ZeroShotPlanner,
+    FineTunedPlanner.name: FineTunedPlanner,
+}

@@ -1,0 +1,85 @@
+"""Every prompt the planners send, in one place.
+
+`fine_tuned_messages` is also the prompt the SFT dataset is built from: a fine-tuned planner
+sees at inference exactly what it was trained on, so it must stay a pure function of its
+inputs (no dates, no randomness, no tool list) and change only with a new dataset.
+"""
+
+from collections.abc import Sequence
+
+from schemas.chat import Message, system, user
+from schemas.plan import PlanRecord
+from schemas.trajectory import Exchange, Scratchpad
+from tools.base import Tool
+from tools.function_calling import describe_fields
+
+MAX_HISTORY = 4  # earlier exchanges shown; older ones rarely matter and cost tokens
+HISTORY_ANSWER_CHARS = 300
+
+ZERO_SHOT_SYSTEM = """\
+You are the planner of an agent that fulfils a user's request with tools. At each step you
+decide what to do next: write one task in plain words and choose the one tool that carries
+it out. The tool does the work; its result is added to the steps taken. Put every detail the
+tool needs into the task (names, numbers, dates), because the tool sees only the task, the
+request and earlier results.
+
+Tools:
+{tools}
+
+Reply with one JSON object with these fields, in this order:
+{fields}
+When the steps taken answer the request, choose the tool that gives the final answer."""
+
+FINE_TUNED_SYSTEM = """\
+You are a planner. Given a request and the steps taken, write the next task and its tool
+as JSON with context, thoughts, task and tool."""
+
+USER = """\
+{history}Request: {request}
+
+Steps taken:
+{steps}"""
+
+HISTORY = """\
+Earlier in this conversation:
+{exchanges}
+
+"""
+
+
+def render_history(history: Sequence[Exchange]) -> str:
+    if not history:
+        return ""
+    exchanges = "\n".join(
+        f"- user: {e.request}\n  answer: {(e.answer or '(none)')[:HISTORY_ANSWER_CHARS]}"
+        for e in history[-MAX_HISTORY:]
+    )
+    return HISTORY.format(exchanges=exchanges)
+
+
+def planner_user_message(
+    request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+) -> Message:
+    return user(
+        USER.format(history=render_history(history), request=request, steps=scratchpad.render())
+    )
+
+
+def zero_shot_messages(
+    request: str,
+    scratchpad: Scratchpad,
+    history: Sequence[Exchange],
+    tools: Sequence[Tool],
+) -> list[Message]:
+    """The zero-shot planner's prompt: the tools and what they do are spelled out."""
+    tool_list = "\n".join(f"- {t.name}: {t.description}" for t in tools)
+    instructions = ZERO_SHOT_SYSTEM.format(tools=tool_list, fields=describe_fields(PlanRecord))
+    return [system(instructions), planner_user_message(request, scratchpad, history)]
+
+
+def fine_tuned_messages(
+    request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+) -> list[Message]:
+    """The fine-tuned planner's prompt, and the prompt of every SFT example: short, with no
+    tool documentation (the model learned the tools), deterministic."""
+    return [system(FINE_TUNED_SYSTEM), planner_user_message(request, scratchpad, history)]

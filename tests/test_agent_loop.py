@@ -1,0 +1,235 @@
+"""The agent loop against a scripted chat model: the control flow, events, errors,
+conversation and records. The real-model runs are in test_agent_e2e.py."""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from models.chat_model import ChatModel, CompletionError
+from planner import prompts
+from planner.agent import Agent, RunInterrupted
+from planner.model_planner import FineTunedPlanner, ZeroShotPlanner
+from planner.transcript import load_transcript, save_transcript
+from schemas.chat import Completion, Message
+from schemas.plan import PlanRecord
+from schemas.trajectory import Exchange, Scratchpad, Step, TrajectoryMeta
+from tools.base import Observation, Tool, ToolError
+from tools.calculate import Calculate
+from tools.final_answer import FinalAnswer
+
+
+class ScriptedModel(ChatModel):
+    """Answers each schema with the next scripted reply for it; records every prompt."""
+
+    name = "scripted"
+
+    def __init__(self, replies: dict[str, list[Any]]) -> None:
+        self.replies = {k: list(v) for k, v in replies.items()}
+        self.prompts: list[tuple[str, list[Message]]] = []
+
+    def complete(self, messages: Sequence[Message], *, schema=None, **_: Any) -> Completion:
+        self.prompts.append((schema.__name__, list(messages)))
+        reply = self.replies[schema.__name__].pop(0)
+        if isinstance(reply, BaseException):
+            raise reply
+        text = json.dumps(reply)
+        return Completion(
+            text=text, parsed=schema.model_validate_json(text), prompt_tokens=10,
+            completion_tokens=5,
+        )  # fmt: skip
+
+
+def plan(tool: str, task: str) -> dict[str, str]:
+    return {"context": "so far", "thoughts": "next", "task": task, "tool": tool}
+
+
+class Boom(Tool):
+    name = "boom"
+    description = "Always fails."
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
+        raise self.error
+
+
+class Finish(Tool):
+    """A final tool with an unusual name: the agent must not care what it is called."""
+
+    name = "wrap_up"
+    description = "Ends the run."
+
+    def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
+        return Observation(text=f"done after {len(scratchpad.steps)} steps", final=True)
+
+
+def make_agent(plans: list[Any], answers: list[Any] = (), extra: Sequence[Tool] = (), **kw):
+    model = ScriptedModel({"Plan": plans, "Answer": list(answers)})
+    tools = [Calculate(), FinalAnswer(model), *extra]
+    agent = Agent(ZeroShotPlanner(model, tools), tools, **kw)
+    events: list[str] = []
+    agent.subscribe(lambda e: events.append(e.kind))
+    return agent, model, events
+
+
+def test_a_calculation_then_the_answer():
+    agent, model, events = make_agent(
+        [plan("calculate", "Multiply 17 * 23"), plan("final_answer", "Give 391")],
+        [{"answer": "17 times 23 is 391."}],
+    )
+    t = agent.run("What is 17 * 23?", request_id="r1")
+    assert t.status == "answered" and t.answer == "17 times 23 is 391." and t.reason is None
+    assert [s.plan.tool for s in t.steps] == ["calculate", "final_answer"]
+    assert t.steps[0].observation == "17 * 23 = 391"
+    assert t.request_id == "r1" and t.meta.planner == "zero-shot" and t.meta.model == "scripted"
+    assert t.prompt_tokens == 20 and t.completion_tokens == 10  # the planner's two calls
+    assert events == [
+        "run_started", "plan_made", "tool_started", "tool_finished",
+        "plan_made", "tool_started", "tool_finished", "answered", "run_finished",
+    ]  # fmt: skip
+    # the second plan saw the first result
+    second_plan_prompt = [p for name, p in model.prompts if name == "Plan"][1]
+    assert "17 * 23 = 391" in second_plan_prompt[-1].content
+
+
+def test_the_plan_grammar_admits_exactly_the_tools():
+    agent, _, _ = make_agent([plan("final_answer", "x")], [{"answer": "y"}])
+    schema = agent.planner.plan_class.model_json_schema()
+    assert schema["properties"]["tool"]["enum"] == ["calculate", "final_answer"]
+    assert list(schema["properties"]) == ["context", "thoughts", "task", "tool"]
+
+
+def test_running_out_of_steps_is_incomplete_never_an_answer():
+    agent, _, events = make_agent([plan("calculate", "1 + 1")] * 3, max_steps=3)
+    t = agent.run("Keep adding")
+    assert t.status == "incomplete" and t.answer is None
+    assert len(t.steps) == 3 and "3 steps" in t.reason
+    assert "answered" not in events and events[-1] == "run_finished"
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (ToolError("the service is down"), "the service is down"),
+        (RuntimeError("bug"), "RuntimeError: bug"),
+    ],
+)
+def test_a_failing_tool_becomes_an_observation_and_the_loop_goes_on(error, shown):
+    agent, _, _ = make_agent(
+        [plan("boom", "try"), plan("final_answer", "say it failed")],
+        [{"answer": "It failed."}],
+        extra=[Boom(error)],
+    )
+    t = agent.run("Do it")
+    assert t.status == "answered"
+    assert t.steps[0].error == shown and t.steps[0].observation == f"error: {shown}"
+
+
+def test_a_planner_failure_ends_the_run_as_failed_keeping_the_steps():
+    cut_off = CompletionError("cut off by max_tokens")
+    agent, _, events = make_agent([plan("calculate", "2 * 3"), cut_off])
+    t = agent.run("Compute")
+    assert t.status == "failed" and "step 2" in t.reason and "cut off" in t.reason
+    assert len(t.steps) == 1 and events[-1] == "run_finished"
+
+
+def test_ctrl_c_keeps_the_finished_steps():
+    agent, _, events = make_agent(
+        [plan("calculate", "2 * 3"), plan("boom", "wait")], extra=[Boom(KeyboardInterrupt())]
+    )
+    with pytest.raises(RunInterrupted) as caught:
+        agent.chat("Compute, then wait")
+    t = caught.value.trajectory
+    assert [s.observation for s in t.steps] == ["2 * 3 = 6"]
+    assert t.status == "incomplete" and "interrupted" in t.reason
+    assert agent.turns == [t] and events[-1] == "run_finished"
+
+
+def test_a_final_observation_ends_the_run_whatever_the_tool_is_called():
+    agent, _, _ = make_agent([plan("calculate", "1 + 2"), plan("wrap_up", "end")], extra=[Finish()])
+    t = agent.run("Add and stop")
+    assert t.status == "answered" and t.answer == "done after 1 steps"
+
+
+def test_conversation_history_reaches_the_planner_and_reset_forgets_it():
+    agent, model, _ = make_agent(
+        [plan("final_answer", "a")] * 3,
+        [{"answer": "Paris."}, {"answer": "2.1 million."}, {"answer": "?"}],
+    )
+    agent.chat("What is the capital of France?")
+    second = agent.chat("How many people live there?")
+    assert second.history == [Exchange(request="What is the capital of France?", answer="Paris.")]
+    plan_prompt = [p for name, p in model.prompts if name == "Plan"][1][-1].content
+    assert "What is the capital of France?" in plan_prompt and "Paris." in plan_prompt
+    agent.reset()
+    assert agent.chat("Hello").history == []
+
+
+def test_transcripts_round_trip(tmp_path):
+    agent, _, _ = make_agent(
+        [plan("calculate", "6 * 7"), plan("final_answer", "a")], [{"answer": "42"}]
+    )
+    agent.chat("What is 6 * 7?")
+    path = tmp_path / "chat.jsonl"
+    save_transcript(path, agent.turns)
+    assert load_transcript(path) == agent.turns
+
+
+def test_the_agent_refuses_a_planner_with_tools_it_lacks():
+    model = ScriptedModel({})
+    tools = [Calculate(), FinalAnswer(model)]
+    with pytest.raises(ValueError, match="final_answer"):
+        Agent(ZeroShotPlanner(model, tools), tools[:1])
+    with pytest.raises(ValueError, match="share a name"):
+        Agent(ZeroShotPlanner(model, tools[:1]), [Calculate(), Calculate()])
+
+
+def test_meta_is_recorded_as_given():
+    agent, _, _ = make_agent([plan("final_answer", "a")], [{"answer": "b"}])
+    meta = TrajectoryMeta(planner="zero-shot", model="m", seed=3, world="atlas", run=1)
+    assert agent.run("x", meta=meta).meta == meta
+
+
+# -- prompts ---------------------------------------------------------------------------
+
+
+def scratchpad() -> Scratchpad:
+    step = Step(
+        plan=PlanRecord(context="c", thoughts="t", task="Multiply 17 by 23", tool="calculate"),
+        observation="17 * 23 = 391",
+    )
+    return Scratchpad(steps=[step])
+
+
+def test_the_fine_tuned_prompt_is_deterministic_and_has_no_tool_docs():
+    history = [Exchange(request="Hi", answer="Hello.")]
+    first = prompts.fine_tuned_messages("What is 17 * 23?", scratchpad(), history)
+    again = prompts.fine_tuned_messages("What is 17 * 23?", scratchpad(), history)
+    assert first == again
+    text = "\n".join(m.content for m in first)
+    assert "Multiply 17 by 23" in text and "17 * 23 = 391" in text and "Hello." in text
+    assert Calculate.description not in text
+    model = ScriptedModel({})
+    planner = FineTunedPlanner(model, [Calculate()])
+    assert planner.messages("What is 17 * 23?", scratchpad(), history) == first
+
+
+def test_the_zero_shot_prompt_describes_every_tool():
+    model = ScriptedModel({})
+    tools = [Calculate(), FinalAnswer(model)]
+    text = "\n".join(
+        m.content for m in ZeroShotPlanner(model, tools).messages("q", Scratchpad(), [])
+    )
+    for tool in tools:
+        assert f"{tool.name}: {tool.description}" in text
+    assert "(no steps yet)" in text
+
+
+def test_history_in_the_prompt_is_bounded():
+    history = [Exchange(request=f"question {i}", answer="x" * 1000) for i in range(10)]
+    text = prompts.fine_tuned_messages("q", Scratchpad(), history)[-1].content
+    assert "question 9" in text and "question 5" not in text
+    assert "x" * (prompts.HISTORY_ANSWER_CHARS + 1) not in text

@@ -1,0 +1,118 @@
+"""The tools that act or talk: send_email and create_event derive their arguments with the
+bundled model and write files; ask_user reaches a (simulated) user; final_answer composes
+and streams the answer."""
+
+import email
+import email.policy
+
+import pytest
+
+from schemas.plan import PlanRecord
+from schemas.trajectory import Scratchpad, Step
+from tools.ask_user import AskUser
+from tools.base import ToolError
+from tools.context import ToolContext
+from tools.create_event import CreateEvent
+from tools.files import write_new
+from tools.final_answer import FinalAnswer
+from tools.ics import event_ics
+from tools.registry import TOOLS, load_tools, tool_class
+from tools.send_email import SendEmail
+
+
+def test_send_email_writes_the_derived_message_to_the_outbox(chat_model, tmp_path):
+    tool = SendEmail(chat_model, tmp_path / "outbox")
+    observation = tool.run(
+        "Tell Alice that lunch is at noon",
+        "Send an email to alice@example.com with the subject Lunch saying that lunch is at noon.",
+        Scratchpad(),
+    )
+    [path] = (tmp_path / "outbox").iterdir()
+    assert str(path) in observation.text and path.suffix == ".eml"
+    message = email.message_from_string(path.read_text(), policy=email.policy.default)
+    assert message["To"].lower() == "alice@example.com"  # the address in the task, copied
+    assert message["Subject"] and message.get_content().strip()
+    assert f"Email to {message['To']} with subject {message['Subject']!r}" in observation.text
+
+
+def test_create_event_writes_the_derived_event_as_ics(chat_model, tmp_path):
+    tool = CreateEvent(chat_model, tmp_path / "calendar")
+    observation = tool.run(
+        "Put the team meeting in my calendar",
+        "Create an event called Team meeting on 2025-03-14 at 10:00 for 30 minutes in Room 4.",
+        Scratchpad(),
+    )
+    [path] = (tmp_path / "calendar").iterdir()
+    ics = path.read_bytes().decode()  # CRLF line ends, as RFC 5545 wants
+    assert ics.startswith("BEGIN:VCALENDAR\r\n") and ics.endswith("END:VCALENDAR\r\n")
+    assert "DTSTART:20250314T" in ics  # the date in the task, copied
+    assert "on 2025-03-14 at" in observation.text and str(path) in observation.text
+    # what the observation reports is what the file holds
+    time = observation.text.split(" at ", 1)[1][:5].replace(":", "")
+    assert f"DTSTART:20250314T{time}00" in ics
+
+
+def test_final_answer_streams_the_answer_it_returns(chat_model):
+    chunks: list[str] = []
+    step = Step(
+        plan=PlanRecord(context="", thoughts="", task="Multiply 17 by 23", tool="calculate"),
+        observation="17 * 23 = 391",
+    )
+    observation = FinalAnswer(chat_model, on_text=chunks.append).run(
+        "What is 17 * 23?", "Tell the user the result", Scratchpad(steps=[step])
+    )
+    assert observation.final and observation.text.strip()
+    assert "".join(chunks) == observation.text and len(chunks) > 1
+
+
+def test_ask_user_puts_the_task_to_the_user():
+    questions: list[str] = []
+
+    def user(question: str) -> str:
+        questions.append(question)
+        return "  My email is bob@example.com \n"
+
+    observation = AskUser(user).run(
+        "Email me", "Ask the user for their email address", Scratchpad()
+    )
+    assert questions == ["Ask the user for their email address"]
+    assert observation.text == "My email is bob@example.com" and not observation.final
+
+
+def test_ask_user_without_a_user_says_so():
+    def closed(question: str) -> str:
+        raise EOFError
+
+    with pytest.raises(ToolError, match="cannot be asked"):
+        AskUser(closed).run("r", "Ask the user", Scratchpad())
+    assert AskUser(lambda q: " ").run("r", "Ask", Scratchpad()).text == "(the user did not answer)"
+
+
+def test_ics_escapes_and_folds():
+    from datetime import datetime
+
+    ics = event_ics(
+        "Budget; review, Q3", datetime(2025, 3, 14, 10), datetime(2025, 3, 14, 11),
+        description="é" * 80,
+    )  # fmt: skip
+    assert "SUMMARY:Budget\\; review\\, Q3\r\n" in ics
+    assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
+    unfolded = ics.replace("\r\n ", "")
+    assert "DESCRIPTION:" + "é" * 80 + "\r\n" in unfolded
+
+
+def test_written_files_never_overwrite(tmp_path):
+    first = write_new(tmp_path, "Same title", ".txt", "one")
+    second = write_new(tmp_path, "Same title", ".txt", "two")
+    assert first != second and first.read_text() == "one" and second.read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name])
+
+
+def test_the_registry_names_match_the_tools_and_build_lazily(chat_model, tmp_path):
+    for name in TOOLS:
+        assert tool_class(name).name == name
+    context = ToolContext(model=chat_model, home=tmp_path, searxng_url=None)
+    names = [tool.name for tool in load_tools(context)]
+    assert "search_internet" not in names  # no SearXNG configured: left out of the defaults
+    assert names[-1] == "final_answer" and len(names) == len(TOOLS) - 1
+    assert not list(tmp_path.iterdir())  # building touched nothing: indexes load on first use

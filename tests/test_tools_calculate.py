@@ -1,0 +1,102 @@
+"""The safe calculator: a table of expressions, hostile input refused at once, expressions
+found in task text, and the calculate tool on both of its paths."""
+
+import pytest
+
+from schemas.trajectory import Scratchpad
+from tools.arithmetic import ExpressionError, evaluate, find_expression, format_number
+from tools.base import ToolError
+from tools.calculate import Calculate
+
+TABLE = [
+    ("17 * 23", "391"),
+    ("2 ** 10", "1024"),
+    ("2024 - 1889", "135"),
+    ("10 / 4", "2.5"),
+    ("7 // 2", "3"),
+    ("7 % 3", "1"),
+    ("-3 + +5", "2"),
+    ("(1 + 2) * (3 + 4)", "21"),
+    ("sqrt(144)", "12"),
+    ("factorial(20)", "2432902008176640000"),
+    ("round(2 / 3, 3)", "0.667"),
+    ("max(3, 9, 4) - min(3, 9, 4)", "6"),
+    ("log(8, 2)", "3"),
+    ("2 * pi", "6.28318530718"),
+    ("1.5e3 + 1", "1501"),
+    ("2 ** -2", "0.25"),
+    ("0.1 + 0.2", "0.3"),
+    ("10 ** 20", "100000000000000000000"),
+]
+
+
+@pytest.mark.parametrize(("expression", "value"), TABLE)
+def test_the_table(expression, value):
+    assert format_number(evaluate(expression)) == value
+
+
+HOSTILE = [
+    ("__import__('os')", "not defined"),
+    ("__import__('os').system('true')", "not available"),
+    ("().__class__.__bases__[0].__subclasses__()", "not available"),
+    ("(1).real", "not available"),
+    ("open('/etc/passwd')", "not defined"),
+    ("9**9**9", "more than 1000 digits"),
+    ("10**10**10", "more than 1000 digits"),
+    ("(10**100)**100", "more than 1000 digits"),
+    ("factorial(100000)", "more than 1000 digits"),
+    ("factorial(10**9)", "more than 1000 digits"),
+    ("factorial(-1)", "whole number"),
+    ("(10**500) * (10**600)", "more than 1000 digits"),
+    ("exp(1000)", "overflows"),
+    ("1e308 * 10", "no finite value"),
+    ("1 / 0", "division by zero"),
+    ("'a' * 10**9", "only numbers"),
+    ("True + 1", "only numbers"),
+    ("2j", "only numbers"),
+    ("[1] * 10**9", "not available"),
+    ("lambda: 1", "not available"),
+    ("x = 1", "not an arithmetic expression"),
+    ("sqrt(-1)", "math domain error"),
+    ("(-8) ** (1 / 3)", "no real value"),
+    ("abs(x=1)", "positional"),
+    ("1 + " * 100 + "1", "longer than 200 characters"),
+]
+
+
+# Refused before any work: 9**9**9 computed would run for hours, so the timeout is only a
+# guard that turns a regression into a failure instead of a hung run.
+@pytest.mark.timeout(60, method="thread")
+@pytest.mark.parametrize(("expression", "message"), HOSTILE)
+def test_hostile_input_is_refused_with_a_clear_message(expression, message):
+    with pytest.raises(ExpressionError, match=message) as caught:
+        evaluate(expression)
+    assert isinstance(caught.value, ToolError)  # the agent shows it to the planner
+
+
+@pytest.mark.parametrize(
+    ("text", "expression"),
+    [
+        ("What is 17 * 23?", "17 * 23"),
+        ("Calculate (3 + 4)^2.", "(3 + 4)**2"),
+        ("Multiply 1,250 * 4", "1250 * 4"),
+        ("What is 12 × 3 ÷ 4", "12 * 3 / 4"),
+        ("Subtract 1889 from 2024", None),  # words, not an expression: the model's job
+        ("The meeting is on 2024-12-25", None),  # a date, not a subtraction
+        ("Add 3 + 4 and then 5 * 6", None),  # two expressions: ambiguous
+        ("15% of 200", None),  # percent, not modulo
+        ("What year is it?", None),
+    ],
+)
+def test_finding_the_expression_in_a_task(text, expression):
+    assert find_expression(text) == expression
+
+
+def test_calculate_uses_the_expression_written_in_the_task():
+    observation = Calculate().run("What is 17 * 23?", "Calculate 17 * 23", Scratchpad())
+    assert observation.text == "17 * 23 = 391" and not observation.final
+
+
+def test_calculate_without_a_model_says_what_is_missing():
+    with pytest.raises(ToolError, match="no arithmetic expression"):
+        Calculate().run("How old is the tower?", "Subtract the year built from 2024", Scratchpad())

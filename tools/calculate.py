@@ -1,0 +1,55 @@
+"""`calculate`: a task in words → an arithmetic expression → its value, computed safely.
+
+The expression is the one written out in the task when there is exactly one ("What is
+17 * 23?"); otherwise the tool asks its model for one, under a grammar that admits only
+arithmetic characters, with the earlier results as context (the numbers usually come from
+there). Either way the text goes to `tools.arithmetic.evaluate`, never to eval/exec.
+"""
+
+from typing import Self
+
+from pydantic import BaseModel, Field
+
+from models.chat_model import ChatModel
+from schemas.trajectory import Scratchpad
+from tools import prompts
+from tools.arithmetic import FUNCTIONS, evaluate, find_expression, format_number
+from tools.base import Observation, Tool, ToolError
+from tools.context import ToolContext
+from tools.function_calling import derive_arguments
+
+
+class Expression(BaseModel):
+    expression: str = Field(
+        pattern=r"^[0-9a-z_+\-*/%(). ,]{1,120}$",
+        description="one arithmetic expression that computes what the task asks",
+    )
+
+
+class Calculate(Tool):
+    name = "calculate"
+    description = (
+        "Computes a number from an arithmetic task that states the numbers, "
+        "e.g. 'Multiply 17 by 23' or 'Subtract 1889 from 2024'."
+    )
+
+    def __init__(self, model: ChatModel | None = None) -> None:
+        self.model = model  # only needed when the task does not spell out the expression
+
+    @classmethod
+    def from_context(cls, context: ToolContext) -> Self:
+        return cls(context.model)
+
+    def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
+        expression = find_expression(task) or self._derive(request, task, scratchpad)
+        return Observation(text=f"{expression} = {format_number(evaluate(expression))}")
+
+    def _derive(self, request: str, task: str, scratchpad: Scratchpad) -> str:
+        if self.model is None:
+            raise ToolError(f"no arithmetic expression in the task {task!r}")
+        notes = prompts.EXPRESSION_NOTES.format(functions=", ".join(FUNCTIONS))
+        arguments = derive_arguments(
+            self.model, Expression, tool=self.name, description=self.description,
+            request=request, task=task, scratchpad=scratchpad, notes=notes, max_tokens=96,
+        )  # fmt: skip
+        return arguments.expression

@@ -1,0 +1,38 @@
+"""What the real tools share: the model they call, where they write, how they reach the user.
+
+One context is handed to the registry, which builds each tool from it; a tool takes only
+what it needs. Nothing here loads anything: models and indexes are passed in or opened
+by the tools on first use.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.chat_model import ChatModel
+from models.registry import waypoint_home
+from schemas.errors import WaypointError
+
+AskUser = Callable[[str], str]
+TextSink = Callable[[str], None]
+
+
+def terminal_ask(question: str) -> str:
+    """Ask the person at the terminal; the default for `ask_user`."""
+    return input(f"{question}\n> ")
+
+
+@dataclass
+class ToolContext:
+    model: ChatModel | None = None
+    home: Path = field(default_factory=waypoint_home)  # outbox/, calendar/, indexes/ go here
+    searxng_url: str | None = field(default_factory=lambda: os.environ.get("WAYPOINT_SEARXNG_URL"))
+    index_dir: Path | None = None  # None: the bundled corpus, indexed under `home` on first use
+    ask: AskUser = terminal_ask
+    answer_sink: TextSink | None = None  # receives the final answer as it is written (a UI)
+
+    def require_model(self, tool: str) -> ChatModel:
+        if self.model is None:
+            raise WaypointError(f"the tool {tool} needs a chat model and none was given")
+        return self.model

@@ -1,0 +1,78 @@
+"""A corpus of articles (JSONL or Parquet with `title` and `text`) and the passages it is
+split into for retrieval."""
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from schemas.errors import WaypointError
+
+MAX_WORDS = 150  # per passage: well inside the embedding model's 256-token window
+
+
+class CorpusError(WaypointError):
+    """A corpus file is missing, unreadable, or has a record without title and text."""
+
+
+class Article(BaseModel):
+    title: str
+    text: str
+    url: str = ""
+
+
+class Passage(BaseModel):
+    title: str
+    text: str
+    source: str = ""  # a URL where one is known
+
+    def embedding_text(self) -> str:
+        # the title disambiguates passages that never name their subject
+        return f"{self.title}. {self.text}"
+
+
+def read_articles(path: Path) -> Iterator[Article]:
+    """Articles from a .jsonl or .parquet file, checked record by record."""
+    if not path.is_file():
+        raise CorpusError(f"no such corpus file: {path}")
+    records = _parquet_records(path) if path.suffix == ".parquet" else _jsonl_records(path)
+    for where, record in records:
+        try:
+            yield Article.model_validate(record)
+        except ValidationError as e:
+            problem = e.errors()[0]
+            field = ".".join(str(p) for p in problem["loc"])
+            raise CorpusError(f"{path}, {where}: {field}: {problem['msg']}") from e
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[str, object]]:
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield f"line {number}", json.loads(line)
+            except json.JSONDecodeError as e:
+                raise CorpusError(f"{path}, line {number}: not JSON ({e.msg})") from e
+
+
+def _parquet_records(path: Path) -> Iterator[tuple[str, object]]:
+    import pyarrow.parquet as pq  # only Parquet corpora pay for the import
+
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # pyarrow raises several unrelated types for a bad file
+        raise CorpusError(f"cannot read {path} as Parquet: {e}") from e
+    for number, record in enumerate(table.to_pylist(), 1):
+        yield f"row {number}", record
+
+
+def split_passages(articles: Iterable[Article], max_words: int = MAX_WORDS) -> Iterator[Passage]:
+    """Paragraphs as passages; a paragraph longer than `max_words` in windows of that size."""
+    for article in articles:
+        for paragraph in article.text.split("\n\n"):
+            words = paragraph.split()
+            for start in range(0, len(words), max_words):
+                text = " ".join(words[start : start + max_words])
+                yield Passage(title=article.title, text=text, source=article.url)

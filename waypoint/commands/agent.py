@@ -1,0 +1,294 @@
+"""`waypoint chat` and `waypoint ask`: the agent on the bundled model, or any named one.
+
+The commands wire a model, the tools and a planner into an `Agent` and show its events;
+the loop itself lives in `planner.agent`.
+"""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from planner.agent import Agent
+    from planner.events import Event
+    from tools.context import AskUser, TextSink
+
+OBSERVATION_CHARS = 400  # shown per step; the full text is in the trajectory
+
+
+class PlannerKind(StrEnum):
+    zero_shot = "zero-shot"
+    fine_tuned = "fine-tuned"
+
+
+Model = Annotated[str, typer.Option("--model", "-m", help="a registry name or a .gguf file")]
+PlannerOption = Annotated[
+    PlannerKind, typer.Option("--planner", help="zero-shot for any instruct model")
+]
+ToolNames = Annotated[
+    str | None,
+    typer.Option("--tools", help="comma-separated tool names (default: every available tool)"),
+]
+MaxSteps = Annotated[int, typer.Option("--max-steps", min=1, help="steps before giving up")]
+IndexDir = Annotated[
+    Path | None,
+    typer.Option("--index", help="index folder for search_wikipedia (default: the bundled corpus)"),
+]
+Searxng = Annotated[
+    str | None,
+    typer.Option(
+        "--searxng", envvar="WAYPOINT_SEARXNG_URL", help="SearXNG URL for search_internet"
+    ),
+]
+
+
+def build_agent(
+    model_name: str,
+    planner: PlannerKind,
+    tool_names: str | None,
+    max_steps: int,
+    index: Path | None,
+    searxng: str | None,
+    *,
+    ask: "AskUser",
+    answer_sink: "TextSink | None",
+) -> "Agent":
+    from models.registry import load_chat_model
+    from planner.agent import Agent
+    from planner.model_planner import PLANNERS
+    from tools.context import ToolContext
+    from tools.registry import load_tools
+
+    model = load_chat_model(model_name)
+    context = ToolContext(
+        model=model, searxng_url=searxng, index_dir=index, ask=ask, answer_sink=answer_sink
+    )
+    names = [n.strip() for n in tool_names.split(",") if n.strip()] if tool_names else None
+    tools = load_tools(context, names)
+    return Agent(PLANNERS[planner](model, tools), tools, max_steps)
+
+
+class StepView:
+    """Shows a run as it happens: each plan, tool and result; the final answer streamed."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.spinner: Status | None = None
+        self.streaming = False
+
+    def __call__(self, event: "Event") -> None:
+        from planner.events import PlanMade, RunFinished, RunStarted, ToolFinished, ToolStarted
+
+        match event:
+            case RunStarted():
+                self._spin("planning")
+            case PlanMade(step=number, plan=plan):
+                self._stop()
+                self.console.print(
+                    f"[bold cyan]step {number}[/] [magenta]{plan.tool}[/] {escape(plan.task)}"
+                )
+                self.console.print(f"  [dim]thoughts: {escape(plan.thoughts)}[/]")
+            case ToolStarted(tool=tool):
+                self._spin(f"running {tool}")
+            case ToolFinished(final=False, observation=text, error=error):
+                self._stop()
+                style = "red" if error else "green"
+                self.console.print(f"  [{style}]→[/] {escape(_clip(text))}")
+                self._spin("planning")
+            case ToolFinished(final=True, observation=text):
+                self._stop()
+                if not self.streaming:
+                    self.console.print(f"[bold green]answer:[/] {escape(text)}")
+            case RunFinished(trajectory=trajectory):
+                self._stop()
+                if self.streaming:
+                    self.console.print()
+                    self.streaming = False
+                self._summary(trajectory.status, trajectory.reason, len(trajectory.steps))
+
+    def answer_text(self, chunk: str) -> None:
+        """The final answer as it is written (the final_answer tool's sink)."""
+        if not self.streaming:
+            self._stop()
+            self.console.print("[bold green]answer:[/] ", end="")
+            self.streaming = True
+        self.console.print(chunk, end="", markup=False, highlight=False, soft_wrap=True)
+
+    def ask(self, question: str) -> str:
+        """ask_user's callback: a question from the agent, answered at the prompt."""
+        self._stop()
+        self.console.print(f"[bold yellow]waypoint asks:[/] {escape(question)}")
+        reply = self.console.input("[bold yellow]your answer›[/] ")
+        self._spin("running ask_user")
+        return reply
+
+    def _summary(self, status: str, reason: str | None, steps: int) -> None:
+        if status == "answered":
+            self.console.print(f"[dim]answered in {steps} step{'s' * (steps != 1)}[/]")
+        else:
+            colour = "yellow" if status == "incomplete" else "red"
+            self.console.print(f"[bold {colour}]{status}:[/] {escape(reason or '')}")
+
+    def _spin(self, what: str) -> None:
+        self._stop()
+        if self.console.is_terminal:
+            self.spinner = self.console.status(f"{what}…")
+            self.spinner.start()
+
+    def _stop(self) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
+            self.spinner = None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= OBSERVATION_CHARS else text[:OBSERVATION_CHARS] + "…"
+
+
+def _no_user(question: str) -> str:
+    raise EOFError  # ask_user turns this into "the user cannot be asked"
+
+
+def ask_command(
+    request: Annotated[str, typer.Argument(help="what to ask the agent")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="print only the trajectory, as JSON")
+    ] = False,
+    model: Model = "smollm2-135m",
+    planner: PlannerOption = PlannerKind.zero_shot,
+    tools: ToolNames = None,
+    max_steps: MaxSteps = 10,
+    index: IndexDir = None,
+    searxng: Searxng = None,
+) -> None:
+    """Run one request through the agent and print each step and the answer.
+
+    Exits 0 when the request was answered, 1 when the run ended without an answer.
+
+    Examples:
+
+      waypoint ask "What is 17 * 23?"
+
+      waypoint ask "Who discovered penicillin?" --json > run.json
+    """
+    from planner.agent import RunInterrupted
+
+    console = Console(highlight=False)  # numbers in observations stay plain text
+    view = None if json_output else StepView(console)
+    interactive = view is not None and console.is_terminal
+    agent = build_agent(
+        model, planner, tools, max_steps, index, searxng,
+        ask=view.ask if interactive else _no_user,
+        answer_sink=view.answer_text if view else None,
+    )  # fmt: skip
+    if view:
+        agent.subscribe(view)
+    try:
+        trajectory = agent.run(request)
+    except RunInterrupted as interrupted:
+        trajectory = interrupted.trajectory
+    if json_output:
+        typer.echo(trajectory.model_dump_json(indent=2))
+    raise typer.Exit(0 if trajectory.status == "answered" else 1)
+
+
+HELP = """\
+/tools        the tools the planner can choose
+/model        the model and planner in use
+/reset        forget the conversation so far
+/save FILE    write the conversation as JSONL (one trajectory per request)
+/load FILE    continue a saved conversation
+/quit         leave (also Ctrl-D)"""
+
+
+def chat_command(
+    model: Model = "smollm2-135m",
+    planner: PlannerOption = PlannerKind.zero_shot,
+    tools: ToolNames = None,
+    max_steps: MaxSteps = 10,
+    index: IndexDir = None,
+    searxng: Searxng = None,
+) -> None:
+    """Chat with the agent in the terminal; each step is shown as it happens.
+
+    Commands: /tools, /model, /reset, /save FILE, /load FILE, /quit. Ctrl-C stops the
+    current request and keeps its finished steps.
+    """
+    from planner.agent import RunInterrupted
+
+    console = Console(highlight=False)  # numbers in observations stay plain text
+    view = StepView(console)
+    with console.status("loading…"):
+        agent = build_agent(
+            model, planner, tools, max_steps, index, searxng,
+            ask=view.ask, answer_sink=view.answer_text,
+        )  # fmt: skip
+    agent.subscribe(view)
+    console.print(
+        f"[bold]waypoint[/] · {escape(agent.planner.model_name or '?')} · "
+        f"{agent.planner.name} planner · {len(agent.tools)} tools · /help for commands"
+    )
+    while True:
+        try:
+            line = console.input("[bold]you›[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if line.startswith("/"):
+            if not _command(line, agent, console):
+                return
+        elif line:
+            try:
+                agent.chat(line)
+            except RunInterrupted:
+                console.print("[yellow]interrupted:[/] the finished steps are kept")
+
+
+def _command(line: str, agent: "Agent", console: Console) -> bool:
+    """Carry out a slash command; False when the chat should end."""
+    from planner.transcript import load_transcript, save_transcript
+    from schemas.errors import WaypointError
+
+    name, _, argument = line.partition(" ")
+    argument = argument.strip()
+    match name:
+        case "/quit" | "/exit":
+            return False
+        case "/help":
+            console.print(HELP, markup=False)
+        case "/tools":
+            for tool in agent.tools.values():
+                console.print(f"[magenta]{tool.name}[/]: {escape(tool.description)}")
+        case "/model":
+            console.print(
+                f"model {escape(agent.planner.model_name or '?')} · {agent.planner.name} "
+                f"planner · at most {agent.max_steps} steps per request"
+            )
+        case "/reset":
+            agent.reset()
+            console.print("the conversation is cleared")
+        case "/save" | "/load" if not argument:
+            console.print(f"usage: {name} FILE")
+        case "/save":
+            try:
+                save_transcript(Path(argument).expanduser(), agent.turns)
+            except OSError as e:
+                console.print(f"[red]cannot save:[/] {escape(str(e))}")
+            else:
+                console.print(f"saved {len(agent.turns)} requests to {escape(argument)}")
+        case "/load":
+            try:
+                agent.turns = load_transcript(Path(argument).expanduser())
+            except (OSError, ValueError, WaypointError) as e:
+                console.print(f"[red]cannot load:[/] {escape(str(e))}")
+            else:
+                console.print(f"loaded {len(agent.turns)} requests from {escape(argument)}")
+        case _:
+            console.print(f"unknown command {escape(name)}; /help lists them")
+    return True

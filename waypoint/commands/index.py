@@ -1,0 +1,66 @@
+"""`waypoint index`: build and query the local search indexes used by search_wikipedia."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Build and query local search indexes.", no_args_is_help=True)
+
+
+@app.command("build")
+def build_command(
+    corpus: Annotated[Path, typer.Argument(help="CORPUS.jsonl or CORPUS.parquet (title, text)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="the index folder to write")],
+    max_words: Annotated[int, typer.Option(help="words per passage", min=20)] = 150,
+    batch_size: Annotated[int, typer.Option(help="passages embedded at once", min=1)] = 32,
+) -> None:
+    """Split a corpus into passages, embed them and write a quantized index.
+
+    Example:
+
+      waypoint index build articles.jsonl --out ~/.waypoint/indexes/articles
+
+      waypoint chat --index ~/.waypoint/indexes/articles
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from tools.retrieval.corpus import read_articles, split_passages
+    from tools.retrieval.embedder import Embedder
+    from tools.retrieval.index import build_index
+
+    console = Console(stderr=True)
+    articles = list(read_articles(corpus))
+    passages = list(split_passages(articles, max_words))
+    embedder = Embedder(batch_size)
+    with console.status("loading the embedding model…"):
+        _ = embedder.model
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn())
+    with Progress(
+        *columns, MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as progress:
+        task = progress.add_task("embedding passages", total=len(passages))
+        build_index(passages, out, embedder, lambda n: progress.advance(task, n))
+    console.print(f"indexed {len(passages)} passages of {len(articles)} articles into {out}")
+
+
+@app.command("search")
+def search_command(
+    index: Annotated[Path, typer.Argument(help="an index folder")],
+    query: Annotated[str, typer.Argument(help="what to look for")],
+    k: Annotated[int, typer.Option("-k", help="how many passages", min=1)] = 3,
+) -> None:
+    """Print the passages nearest to QUERY, best first, with their scores."""
+    from tools.retrieval.embedder import Embedder
+    from tools.retrieval.index import PassageIndex
+
+    for hit in PassageIndex(index, Embedder()).search(query, k):
+        typer.echo(f"{hit.score:.3f}  {hit.passage.title}: {hit.passage.text[:160]}")
