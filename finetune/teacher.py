@@ -22,7 +22,7 @@ from tools.function_calling import describe_fields
 
 RESTATED_MAX = MISSING_MAX = 200
 # two more strings than the planner's plan: room for them on top of its token budget
-MAX_TEACHER_PLAN_TOKENS = 640
+MAX_TEACHER_PLAN_TOKENS = 1024
 
 
 def teacher_plan_model(tool_names: Sequence[str]) -> type[BaseModel]:
