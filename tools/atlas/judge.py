@@ -14,8 +14,9 @@ judge.
 
 import re
 
+from schemas.errors import WaypointError
 from schemas.rating import Rating, StepRating, TrajectoryRating
-from schemas.request import Gold
+from schemas.request import Gold, Request
 from schemas.trajectory import Step, Trajectory
 from tools.arithmetic import evaluate, find_expression, format_number
 from tools.atlas.requests import AtlasRequest, GoldStep
@@ -75,7 +76,9 @@ def does(request: AtlasRequest, gold: GoldStep, task: str) -> bool:
 class AtlasJudge:
     name = "atlas"
 
-    def judge(self, request: AtlasRequest, trajectory: Trajectory) -> TrajectoryRating:
+    def judge(self, request: Request, trajectory: Trajectory) -> TrajectoryRating:
+        if not isinstance(request, AtlasRequest):
+            raise WaypointError(f"the atlas judge rates atlas requests only, not {request.id!r}")
         *work, last = request.solution
         open_steps = list(work)
         ratings = []
