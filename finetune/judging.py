@@ -3,19 +3,13 @@ resumable like trajectory generation, one `TrajectoryRating` per request id."""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
 
 from finetune.resumable import RunSummary, run_resumable
+from planner.judge import Judge
 from schemas.errors import WaypointError
 from schemas.rating import TrajectoryRating
 from schemas.request import Request
 from schemas.trajectory import Trajectory
-
-
-class Judge(Protocol):
-    name: str
-
-    def judge(self, request: Request, trajectory: Trajectory) -> TrajectoryRating: ...
 
 
 def judge_trajectories(

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Literal
 
 from finetune.jsonl import read_records
-from finetune.judging import Judge
 from finetune.teacher import TeacherPlanner
 from models.chat_model import ChatModel
 from planner.agent import Agent
 from planner.baselines import ExpertPlanner
-from planner.judge import LLMJudge
+from planner.judge import Judge, LLMJudge
 from schemas.errors import WaypointError
 from schemas.request import Request
 from schemas.trajectory import TrajectoryMeta

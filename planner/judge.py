@@ -7,6 +7,8 @@ judge uses too, so evals and dataset filtering treat both judges alike. A run wi
 final answer gets answer score 1, whatever the model says: there is nothing to rate.
 """
 
+from typing import Protocol
+
 from pydantic import BaseModel, Field, conlist, create_model
 
 from models.chat_model import ChatModel
@@ -14,6 +16,16 @@ from schemas.chat import system, user
 from schemas.rating import Rating, Score, StepRating, TrajectoryRating
 from schemas.request import Request
 from schemas.trajectory import Scratchpad, Trajectory
+
+
+class Judge(Protocol):
+    """What rates a trajectory: `LLMJudge` here, or the atlas world's programmatic judge
+    (`tools.atlas.judge.AtlasJudge`, which cannot import this and matches it by shape)."""
+
+    name: str
+
+    def judge(self, request: Request, trajectory: Trajectory) -> TrajectoryRating: ...
+
 
 EXPLANATION_MAX = 120  # a sentence; short keeps small judges from rambling
 
