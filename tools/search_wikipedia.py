@@ -20,7 +20,7 @@ from tools.summarize import summarize
 
 
 def bundled_corpus() -> Path:
-    return Path(str(resources.files("tools") / "data" / "encyclopedia.jsonl"))
+    return Path(str(resources.files("tools.data") / "encyclopedia.jsonl"))
 
 
 class SearchWikipedia(Tool):

@@ -98,6 +98,7 @@ class StepView:
                 self._spin(f"running {tool}")
             case ToolFinished(final=False, observation=text, error=error):
                 self._stop()
+                self._end_stream()  # an answer that failed half-way
                 style = "red" if error else "green"
                 self.console.print(f"  [{style}]→[/] {escape(_clip(text))}")
                 self._spin("planning")
@@ -107,9 +108,7 @@ class StepView:
                     self.console.print(f"[bold green]answer:[/] {escape(text)}")
             case RunFinished(trajectory=trajectory):
                 self._stop()
-                if self.streaming:
-                    self.console.print()
-                    self.streaming = False
+                self._end_stream()
                 self._summary(trajectory.status, trajectory.reason, len(trajectory.steps))
 
     def answer_text(self, chunk: str) -> None:
@@ -134,6 +133,11 @@ class StepView:
         else:
             colour = "yellow" if status == "incomplete" else "red"
             self.console.print(f"[bold {colour}]{status}:[/] {escape(reason or '')}")
+
+    def _end_stream(self) -> None:
+        if self.streaming:
+            self.console.print()
+            self.streaming = False
 
     def _spin(self, what: str) -> None:
         self._stop()
