@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 
 from schemas.errors import WaypointError
-from waypoint.commands import agent, finetune, grammar, index, models, quantize, simulate
+from waypoint.commands import agent, evals, finetune, grammar, index, models, quantize, simulate
 
 app = typer.Typer(
     name="waypoint",
@@ -22,6 +22,7 @@ app.add_typer(index.app, name="index")
 app.add_typer(models.app, name="models")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(finetune.app, name="finetune")
+app.add_typer(evals.app, name="eval")
 app.add_typer(quantize.app, name="quantize")
 app.command("export")(quantize.export_command)
 app.command("chat")(agent.chat_command)

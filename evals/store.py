@@ -1,0 +1,165 @@
+"""The run folder of an evaluation: what was evaluated, and every trajectory and rating.
+
+    RUN_DIR/eval.json           the request set, judge and settings all its records share
+    RUN_DIR/requests.jsonl      the requests, resolved once: reports need neither world nor file
+    RUN_DIR/trajectories.jsonl  one record per (planner, run, request), failed runs included
+    RUN_DIR/ratings.jsonl       one record per judged trajectory
+
+Planners and runs are not part of the folder's identity: a rerun may add planners or runs
+over the same requests. Records are appended one line at a time with a single write and an
+fsync, so a crash leaves at most a torn last line; readers skip it and the folder cuts it
+off when it is opened for writing.
+"""
+
+import os
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+
+from evals.errors import EvalError
+from evals.request_sets import RequestSet, WorldKind, read_requests
+from planner.model_planner import MAX_PLAN_TOKENS
+from schemas.rating import TrajectoryRating
+from schemas.trajectory import Trajectory
+
+CONFIG, REQUESTS, TRAJECTORIES, RATINGS = (
+    "eval.json", "requests.jsonl", "trajectories.jsonl", "ratings.jsonl",
+)  # fmt: skip
+R = TypeVar("R", bound=BaseModel)
+Key = tuple[str, int, str]  # (planner, run, request id)
+
+
+class EvalSettings(BaseModel):
+    max_steps: int = Field(10, ge=1, description="steps before a run ends incomplete")
+    seed: int = Field(0, description="run r of a planner samples with seed + r")
+    temperature: float = Field(
+        0.7, ge=0, description="model planners; at 0 every run repeats the first"
+    )
+    max_tokens: int = Field(MAX_PLAN_TOKENS, ge=1, description="per plan of a model planner")
+
+
+class EvalConfig(BaseModel):
+    requests: str
+    world: WorldKind
+    judge: str
+    simulator: str | None = Field(None, description="the model playing the tools (llm world)")
+    settings: EvalSettings = Field(default_factory=EvalSettings)
+
+
+class TrajectoryRecord(BaseModel):
+    planner: str
+    run: int
+    trajectory: Trajectory
+
+    @property
+    def key(self) -> Key:
+        return self.planner, self.run, self.trajectory.request_id
+
+
+class RatingRecord(BaseModel):
+    planner: str
+    run: int
+    rating: TrajectoryRating
+
+    @property
+    def key(self) -> Key:
+        return self.planner, self.run, self.rating.request_id
+
+
+class RunStore:
+    def __init__(self, root: Path, config: EvalConfig) -> None:
+        self.root, self.config = root, config
+
+    @classmethod
+    def open(cls, root: Path) -> "RunStore":
+        """An existing run folder, for reading."""
+        path = root / CONFIG
+        if not path.is_file():
+            raise EvalError(f"{root} is not an evaluation run folder (no {CONFIG})")
+        try:
+            return cls(root, EvalConfig.model_validate_json(path.read_text(encoding="utf-8")))
+        except ValidationError as e:
+            raise EvalError(f"{path}: {e.errors()[0]['msg']}") from e
+
+    @classmethod
+    def create_or_continue(
+        cls, root: Path, config: EvalConfig, request_set: RequestSet
+    ) -> "RunStore":
+        """A new run folder, or the one a previous run left with the same configuration."""
+        if (root / CONFIG).is_file():
+            store = cls.open(root)
+            if store.config != config:
+                changed = _differences(store.config, config)
+                raise EvalError(f"{root} holds another evaluation ({changed}); use another --out")
+        else:
+            store = cls(root, config)
+            root.mkdir(parents=True, exist_ok=True)
+            _write_whole(
+                root / REQUESTS, "".join(r.model_dump_json() + "\n" for r in request_set.requests)
+            )
+            _write_whole(root / CONFIG, config.model_dump_json(indent=2))  # last: marks it complete
+        for name in (TRAJECTORIES, RATINGS):
+            _cut_torn_tail(root / name)
+        return store
+
+    def request_set(self) -> RequestSet:
+        return read_requests(self.root / REQUESTS, self.config.requests)
+
+    def trajectories(self) -> list[TrajectoryRecord]:
+        return _read(self.root / TRAJECTORIES, TrajectoryRecord)
+
+    def ratings(self) -> list[RatingRecord]:
+        return _read(self.root / RATINGS, RatingRecord)
+
+    def add_trajectory(self, record: TrajectoryRecord) -> None:
+        _append(self.root / TRAJECTORIES, record)
+
+    def add_rating(self, record: RatingRecord) -> None:
+        _append(self.root / RATINGS, record)
+
+
+def _differences(old: EvalConfig, new: EvalConfig) -> str:
+    before, after = old.model_dump(), new.model_dump()
+    before |= before.pop("settings")
+    after |= after.pop("settings")
+    return ", ".join(
+        f"{k}: {before[k]} there, {after[k]} now" for k in after if before[k] != after[k]
+    )
+
+
+def _write_whole(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _append(path: Path, record: BaseModel) -> None:
+    line = (record.model_dump_json() + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        if os.write(fd, line) != len(line):  # a full disk: readers skip the torn line
+            raise EvalError(f"could not write a whole record to {path}")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path, model: type[R]) -> list[R]:
+    """Every complete record; a torn last line (a write cut short) is skipped."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    records = []
+    for number, line in enumerate(data[: data.rfind(b"\n") + 1].splitlines(), 1):
+        try:
+            records.append(model.model_validate_json(line))
+        except ValidationError as e:
+            raise EvalError(f"{path}:{number}: not a valid record ({e.errors()[0]['msg']})") from e
+    return records
+
+
+def _cut_torn_tail(path: Path) -> None:
+    if path.exists() and (data := path.read_bytes()) and not data.endswith(b"\n"):
+        with path.open("r+b") as f:
+            f.truncate(data.rfind(b"\n") + 1)

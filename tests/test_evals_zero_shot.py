@@ -1,0 +1,45 @@
+"""The bundled zero-shot planner through the whole harness: loaded by name, run on atlas
+requests under its plan grammar, judged, stored, summarised. A 135M model plans poorly,
+so this checks that every run is accounted for and well-formed, not the scores."""
+
+from evals.report import markdown_table
+from evals.runner import run_eval
+from evals.store import EvalSettings, RunStore
+from evals.summary import summarize
+from models.registry import DEFAULT_MODEL
+from tools.atlas.tools import ATLAS_TOOL_NAMES
+
+LABEL = f"zero-shot:{DEFAULT_MODEL}"
+SETTINGS = EvalSettings(max_steps=1, max_tokens=160)  # small: a CPU test, not a benchmark
+
+
+def test_the_bundled_zero_shot_planner_runs_through_the_harness(tmp_path):
+    summary = run_eval(
+        ["zero-shot"], "atlas:5:2", 1, "atlas", tmp_path, settings=SETTINGS, show_progress=False
+    )
+    assert (summary.ran, summary.judged, summary.unjudged) == (2, 2, 0)
+    store = RunStore.open(tmp_path)
+    records = store.trajectories()
+    assert sorted(r.trajectory.request_id for r in records) == [
+        r.id for r in store.request_set().requests
+    ]
+    for record in records:
+        trajectory = record.trajectory
+        assert record.planner == trajectory.meta.planner == LABEL
+        assert trajectory.meta.model == DEFAULT_MODEL and trajectory.meta.run == 0
+        assert len(trajectory.steps) <= SETTINGS.max_steps
+        assert all(s.plan.tool in ATLAS_TOOL_NAMES for s in trajectory.steps)
+        if trajectory.steps:  # a plan was made, so the model was really asked
+            assert trajectory.prompt_tokens > 0 and trajectory.completion_tokens > 0
+        if trajectory.status == "answered":
+            assert trajectory.answer == trajectory.steps[-1].observation
+        else:
+            assert trajectory.answer is None and trajectory.reason
+    assert len(store.ratings()) == 2
+    series = summarize(tmp_path).find(LABEL)
+    assert series.trajectories == 2 and series.metrics["pass_rate"].mean is not None
+    assert f"| {LABEL} | 1 | 2 |" in markdown_table(summarize(tmp_path))
+    again = run_eval(
+        ["zero-shot"], "atlas:5:2", 1, "atlas", tmp_path, settings=SETTINGS, show_progress=False
+    )
+    assert (again.skipped, again.ran) == (2, 0)
