@@ -19,6 +19,10 @@ class GrammarLoadError(WaypointError):
     pass
 
 
+class Untokenizable(ValueError):
+    pass
+
+
 class Vocab:
     """A model's vocabulary, loaded without its weights (fast)."""
 
@@ -117,9 +121,15 @@ class GrammarMatcher:
         return twin
 
     def match(self, text: str) -> tuple[bool, str]:
-        """Feed `text` token by token: (accepted and complete, a reason when not)."""
+        """Feed `text` token by token: (accepted and complete, a reason when not).
+
+        Raises Untokenizable when the vocabulary cannot spell `text` (a model with this
+        vocabulary can never produce it, so there is nothing to check)."""
+        tokens = self.vocab.tokenize(text)
+        if b"".join(self.vocab.piece(t) for t in tokens) != text.encode():
+            raise Untokenizable(f"the vocabulary cannot spell {text[:60]!r}")
         consumed = b""
-        for token in self.vocab.tokenize(text):
+        for token in tokens:
             if not self.allows(token):
                 return False, f"rejected after {consumed.decode(errors='replace')!r}"
             self.accept(token)

@@ -13,39 +13,33 @@ Principles:
 
 import json
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Literal
 
+from jsonschema import validators
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import WaypointError
 from schemas.grammar import formats, json_text, numbers
+from schemas.grammar.canonical import canonical_json, canonical_value_json
+from schemas.grammar.exclusion import not_strings
 from schemas.grammar.gbnf import Rules, alternatives, literal, repeat
+from schemas.grammar.merge import (
+    MergeError,
+    dependencies_as_all_of,
+    merge_two,
+    search,
+    types_of,
+)
+from schemas.grammar.refs import RefError, resolve_ref
 from schemas.grammar.regex import RegexError, compile_pattern
+from schemas.grammar.vocabulary import ANNOTATIONS, DEPENDENCIES, ENFORCED, UNENFORCEABLE
 
 REPETITION_LIMIT = 1999  # llama.cpp refuses repetition counts above 2,000
 ALL_TYPES = ("null", "boolean", "object", "array", "string", "number")
-
-ANNOTATIONS = {
-    "title", "description", "default", "examples", "example", "$schema", "$id", "id",
-    "$comment", "readOnly", "writeOnly", "deprecated", "contentEncoding", "contentMediaType",
-    "contentSchema", "discriminator", "$anchor", "$vocabulary", "$defs", "definitions",
-}  # fmt: skip
-ENFORCED = {
-    "type", "enum", "const", "$ref", "allOf", "anyOf", "oneOf", "not",
-    "properties", "required", "additionalProperties", "patternProperties", "propertyNames",
-    "minProperties", "maxProperties", "items", "prefixItems", "additionalItems", "minItems",
-    "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "format", "minimum",
-    "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-}  # fmt: skip
-UNENFORCEABLE = {
-    "if", "then", "else", "dependencies", "dependentRequired", "dependentSchemas",
-    "unevaluatedProperties", "unevaluatedItems", "contains", "minContains", "maxContains",
-    "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor",
-}  # fmt: skip
 
 
 class GrammarError(WaypointError):
@@ -54,6 +48,10 @@ class GrammarError(WaypointError):
     def __init__(self, message: str, path: str = "#") -> None:
         super().__init__(f"{message} at {path}")
         self.path = path
+
+
+class EmptySchema(GrammarError):
+    """The schema admits no value at all (e.g. contradictory bounds)."""
 
 
 class GrammarOptions(BaseModel):
@@ -85,7 +83,7 @@ def compile_grammar(
     options = options or GrammarOptions()
     closed_default = False
     if isinstance(schema, type) and issubclass(schema, BaseModel):
-        schema = schema.model_json_schema()
+        schema = _model_schema(schema)
         closed_default = True
     if options.additional_properties is not None:
         closed_default = not options.additional_properties
@@ -101,31 +99,6 @@ def _path(path: str, *parts: Any) -> str:
     return path
 
 
-def canonical_value_json(value: Any) -> str:
-    """A JSON value in canonical compact form (integral floats written as integers)."""
-    return json.dumps(normalize_numbers(value), ensure_ascii=False, separators=(",", ":"))
-
-
-def normalize_numbers(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, float):
-        return _PlainFloat(value)
-    if isinstance(value, dict):
-        return {k: normalize_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [normalize_numbers(v) for v in value]
-    return value
-
-
-class _PlainFloat(float):
-    """A float that json.dumps writes without an exponent."""
-
-    def __repr__(self) -> str:
-        text = format(Decimal(float.__repr__(self)), "f")
-        return text
-
-
 class _Compiler:
     def __init__(self, root: dict | bool, options: GrammarOptions, closed: bool) -> None:
         self.root = root
@@ -133,6 +106,8 @@ class _Compiler:
         self.closed = closed
         self.rules = Rules()
         self.refs: dict[str, str] = {}
+        self.composites: dict[str, str] = {}
+        self._validator: Any = None
         self.warnings: list[str] = []
         ws = options.whitespace == "flexible"
         self.ws = self.rules.add("ws", f"[ \\t\\n]{{0,{options.max_whitespace}}}") if ws else ""
@@ -143,7 +118,7 @@ class _Compiler:
         root_name = self.rules.reserve("root")
         body = self.visit(self.root, "#")
         self.rules.define(root_name, body)
-        return Grammar(gbnf=self.rules.render(), warnings=self.warnings)
+        return Grammar(gbnf=self.rules.render(root_name), warnings=self.warnings)
 
     def punct(self, char: str) -> str:
         """A structural character, with optional whitespace around it."""
@@ -161,17 +136,48 @@ class _Compiler:
         if schema is True or schema == {}:
             return self.any_value()
         if schema is False:
-            raise GrammarError("the schema 'false' matches nothing", path)
+            raise EmptySchema("the schema 'false' matches nothing", path)
         if not isinstance(schema, dict):
             raise GrammarError(f"a schema must be an object or a boolean, got {schema!r}", path)
+        candidates = self.finite_candidates(schema, path)
+        if candidates is not None:
+            return self.finite(schema, candidates, path)
         self.check_keywords(schema, path)
+        if ("$ref" in schema and len(schema) > 1) or "allOf" in schema:
+            return self.composite(schema, path)
+        return self.visit_plain(schema, path)
+
+    def composite(self, schema: dict, path: str) -> str:
+        """A schema that merges references is named before it is expanded, as a $ref is, so
+        that recursion through allOf ends."""
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self.composites:
+            name = self.rules.reserve(_hint(path, "all"))
+            self.composites[key] = name
+            try:
+                self.define_or_forget(name, lambda: self.visit_plain(schema, path))
+            except GrammarError:
+                del self.composites[key]
+                raise
+        return self.composites[key]
+
+    def define_or_forget(self, name: str, build: Callable[[], str]) -> None:
+        try:
+            self.rules.define(name, build())
+        except GrammarError:
+            self.rules.discard(name)
+            raise
+
+    def visit_plain(self, schema: dict, path: str) -> str:
         if "$ref" in schema:
             rest = {k: v for k, v in schema.items() if k != "$ref" and k not in ANNOTATIONS}
             if not rest:
                 return self.ref(schema["$ref"], path)
             return self.visit(self.merge([self.deref(schema["$ref"], path), rest], path), path)
         if "allOf" in schema:
-            parts = [self.deref_schema(s, _path(path, "allOf", i)) for i, s in enumerate(schema["allOf"])]
+            parts = [
+                self.deref_schema(s, _path(path, "allOf", i)) for i, s in enumerate(schema["allOf"])
+            ]
             rest = {k: v for k, v in schema.items() if k != "allOf"}
             return self.visit(self.merge([rest, *parts], path), path)
         for key in ("anyOf", "oneOf"):
@@ -179,16 +185,69 @@ class _Compiler:
                 return self.union(schema, key, path)
         if "not" in schema:
             schema = self.apply_not(schema, path)
-        if "enum" in schema or "const" in schema:
-            return self.enum(schema, path)
+        if any(k in schema for k in DEPENDENCIES):
+            return self.visit(dependencies_as_all_of(schema), path)
         return self.typed(schema, path)
+
+    def finite_candidates(self, schema: Any, path: str, depth: int = 0) -> list | None:
+        """The values a schema can take when an enum/const bounds them, else None."""
+        if depth > 8:
+            return None
+        try:
+            schema = self.deref_schema(schema, path)
+        except GrammarError:
+            return None
+        if not isinstance(schema, dict):
+            return None
+        if "const" in schema:
+            return [schema["const"]]
+        if isinstance(schema.get("enum"), list):
+            return list(schema["enum"])
+        for part in schema.get("allOf", []) if isinstance(schema.get("allOf"), list) else []:
+            found = self.finite_candidates(part, path, depth + 1)
+            if found is not None:
+                return found
+        for key in ("anyOf", "oneOf"):
+            branches = schema.get(key)
+            if isinstance(branches, list) and branches:
+                found = [self.finite_candidates(b, path, depth + 1) for b in branches]
+                if all(f is not None for f in found):
+                    return [v for f in found for v in f]
+        return None
+
+    def finite(self, schema: dict, candidates: list, path: str) -> str:
+        """A finite language is exact: the candidates that the whole schema validates."""
+        seen: dict[str, Any] = {}
+        for value in candidates:
+            seen.setdefault(canonical_value_json(value), value)
+        if set(schema) - ANNOTATIONS <= {"enum", "const", "type"}:
+            kept = [v for v in seen.values() if _has_type(v, schema.get("type"))]
+        else:  # any other keyword: the validator decides, exactly
+            kept = [v for v in seen.values() if self.validates(v, schema)]
+        if not kept:
+            raise EmptySchema("the schema matches nothing (no enum value fits)", path)
+        texts = [
+            canonical_json(v, schema, root=self.root)
+            if isinstance(v, dict | list)
+            else canonical_value_json(v)
+            for v in kept
+        ]
+        return self.rules.add(_hint(path, "enum"), alternatives([literal(t) for t in texts]))
+
+    def validates(self, value: Any, schema: Any) -> bool:
+        if self._validator is None:
+            cls = validators.validator_for(self.root, default=validators.Draft202012Validator)
+            self._validator = cls(self.root, format_checker=cls.FORMAT_CHECKER)
+        return next(self._validator.descend(value, schema), None) is None
 
     def check_keywords(self, schema: dict, path: str) -> None:
         for key in schema:
             if key in ENFORCED or key in ANNOTATIONS:
                 continue
             if key in UNENFORCEABLE:
-                raise GrammarError(f"keyword '{key}' cannot be enforced by a grammar", _path(path, key))
+                raise GrammarError(
+                    f"keyword '{key}' cannot be enforced by a grammar", _path(path, key)
+                )
             if self.opt.strict:
                 raise GrammarError(f"unknown keyword '{key}'", _path(path, key))
             self.warnings.append(f"ignored unknown keyword '{key}' at {_path(path, key)}")
@@ -199,11 +258,18 @@ class _Compiler:
         if ref not in self.refs:
             name = self.rules.reserve(ref.rsplit("/", 1)[-1] or "root-ref")
             self.refs[ref] = name
-            self.rules.define(name, self.visit(self.deref(ref, path), ref))
+            try:
+                self.define_or_forget(name, lambda: self.visit(self.deref(ref, path), ref))
+            except GrammarError:
+                del self.refs[ref]
+                raise
         return self.refs[ref]
 
     def deref(self, ref: str, path: str) -> Any:
-        return resolve_ref(self.root, ref, path)
+        try:
+            return resolve_ref(self.root, ref)
+        except RefError as e:
+            raise GrammarError(str(e), _path(path, "$ref")) from e
 
     def deref_schema(self, schema: Any, path: str, depth: int = 0) -> Any:
         """Inline a top-level $ref (for merging); recursion guarded."""
@@ -231,32 +297,33 @@ class _Compiler:
                 part = self.merge([{k: v for k, v in part.items() if k != "allOf"}, *nested], path)
                 if part is False:
                     return False
-            out = _merge_two(out, part, path)
+            try:
+                out = merge_two(out, part)
+            except MergeError as e:
+                raise GrammarError(str(e), _path(path, "allOf")) from e
         return out
 
     def union(self, schema: dict, key: str, path: str) -> str:
         branches = schema[key]
         if not isinstance(branches, list) or not branches:
             raise GrammarError(f"'{key}' needs a non-empty list", _path(path, key))
-        base = {k: v for k, v in schema.items() if k != key}
+        base = {k: v for k, v in schema.items() if k != key and k not in ANNOTATIONS}
         options = []
         for i, branch in enumerate(branches):
-            merged = self.merge([base, branch], _path(path, key, i)) if base else branch
-            if merged is False:
-                continue
+            # each branch meets the sibling keywords: an allOf, named on first visit
+            sub = {"allOf": [base, branch]} if base else branch
             try:
-                options.append(self.visit(merged, _path(path, key, i)))
-            except GrammarError as e:
-                if "matches nothing" not in str(e):
-                    raise
+                options.append(self.visit(sub, _path(path, key, i)))
+            except EmptySchema:
+                continue
         if not options:
-            raise GrammarError(f"no branch of '{key}' can match", _path(path, key))
+            raise EmptySchema(f"no branch of '{key}' can match", _path(path, key))
         if key == "oneOf" and len(options) > 1 and not _disjoint(branches, self):
             self.warnings.append(
                 f"oneOf at {path} is enforced as anyOf: an instance matching several branches "
                 "is not excluded"
             )
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-" + key, alternatives(options))
+        return self.rules.add(_hint(path, key), alternatives(options))
 
     def apply_not(self, schema: dict, path: str) -> dict:
         """The forms of 'not' a grammar can express, folded into the schema."""
@@ -264,16 +331,18 @@ class _Compiler:
         rest = {k: v for k, v in schema.items() if k != "not"}
         keys = set(neg) - ANNOTATIONS if isinstance(neg, dict) else set()
         if neg is True or keys == set():
-            raise GrammarError("the schema matches nothing ('not' of everything)", path)
+            raise EmptySchema("the schema matches nothing ('not' of everything)", path)
         if neg is False:
             return rest
         if keys == {"type"}:
             removed = {neg["type"]} if isinstance(neg["type"], str) else set(neg["type"])
             allowed = [t for t in _types(rest) if t not in removed]
             if "number" in allowed and "integer" in removed:
-                raise GrammarError("'not integer' on numbers cannot be enforced", _path(path, "not"))
+                raise GrammarError(
+                    "'not integer' on numbers cannot be enforced", _path(path, "not")
+                )
             if not allowed:
-                raise GrammarError("the schema matches nothing ('not' removes every type)", path)
+                raise EmptySchema("the schema matches nothing ('not' removes every type)", path)
             return {**rest, "type": allowed}
         if keys <= {"enum", "const"} and _types(rest) == ["string"]:
             values = neg.get("enum", []) + ([neg["const"]] if "const" in neg else [])
@@ -281,25 +350,11 @@ class _Compiler:
         if keys == {"required"} and len(neg["required"]) == 1 and _types(rest) == ["object"]:
             name = neg["required"][0]
             if name in rest.get("required", []):
-                raise GrammarError("the schema matches nothing (required and forbidden)", path)
+                raise EmptySchema("the schema matches nothing (required and forbidden)", path)
             return {**rest, "properties": {**rest.get("properties", {}), name: False}}
         raise GrammarError("this form of 'not' cannot be enforced by a grammar", _path(path, "not"))
 
     # -- values ------------------------------------------------------------------------
-
-    def enum(self, schema: dict, path: str) -> str:
-        values = [schema["const"]] if "const" in schema else schema["enum"]
-        if "const" in schema and "enum" in schema:
-            values = [v for v in schema["enum"] if _same(v, schema["const"])]
-        if not isinstance(values, list):
-            raise GrammarError("'enum' needs a list", _path(path, "enum"))
-        values = [v for v in values if _value_fits(v, schema)]
-        if not values:
-            raise GrammarError("the schema matches nothing (no enum value fits)", path)
-        return self.rules.add(
-            path.rsplit("/", 1)[-1] + "-enum",
-            alternatives([literal(canonical_value_json(v)) for v in values]),
-        )
 
     def typed(self, schema: dict, path: str) -> str:
         options = []
@@ -308,12 +363,12 @@ class _Compiler:
                 options.append(self.one_type(t, schema, path))
             except numbers.Unsatisfiable as e:
                 if len(_types(schema)) == 1:
-                    raise GrammarError(f"the schema matches nothing ({e})", path) from e
+                    raise EmptySchema(f"the schema matches nothing ({e})", path) from e
         if not options:
-            raise GrammarError("the schema matches nothing", path)
+            raise EmptySchema("the schema matches nothing", path)
         if len(options) == 1:
             return options[0]
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-value", alternatives(options))
+        return self.rules.add(_hint(path, "value"), alternatives(options))
 
     def one_type(self, t: str, schema: dict, path: str) -> str:
         if t == "null":
@@ -337,26 +392,32 @@ class _Compiler:
         hi = schema.get("maxLength")
         hi = None if hi is None else _nonneg_int(hi, _path(path, "maxLength"))
         if hi is not None and hi < lo:
-            raise GrammarError("the schema matches nothing (maxLength < minLength)", path)
+            raise EmptySchema("the schema matches nothing (maxLength < minLength)", path)
         if hi is not None and hi > REPETITION_LIMIT:
             self.warnings.append(f"maxLength {hi} at {path} capped at {REPETITION_LIMIT}")
             hi = REPETITION_LIMIT
         if lo > REPETITION_LIMIT:
-            raise GrammarError(f"minLength {lo} exceeds the grammar limit", _path(path, "minLength"))
+            raise GrammarError(
+                f"minLength {lo} exceeds the grammar limit", _path(path, "minLength")
+            )
         if "x-not-strings" in schema:
             if "pattern" in schema or "format" in schema:
-                raise GrammarError("'not' with pattern/format cannot be enforced", _path(path, "not"))
+                raise GrammarError(
+                    "'not' with pattern/format cannot be enforced", _path(path, "not")
+                )
             cap = hi if hi is not None else max(lo, self.opt.max_string_length)
-            body = _not_strings(schema["x-not-strings"], lo, cap)
-            return self.rules.add(path.rsplit("/", 1)[-1] + "-string", f'"\\"" {body} "\\""')
+            body = not_strings(schema["x-not-strings"], lo, cap, self.canonical_char())
+            return self.rules.add(_hint(path, "string"), f'"\\"" {body} "\\""')
         content = self.string_content(schema, lo, hi, path)
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-string", f'"\\"" {content} "\\""')
+        return self.rules.add(_hint(path, "string"), f'"\\"" {content} "\\""')
 
     def string_content(self, schema: dict, lo: int, hi: int | None, path: str) -> str:
         pattern, fmt = schema.get("pattern"), schema.get("format")
         if pattern is not None:
             if fmt is not None and fmt in formats.FORMATS:
-                raise GrammarError("pattern together with format cannot be enforced", _path(path, "pattern"))
+                raise GrammarError(
+                    "pattern together with format cannot be enforced", _path(path, "pattern")
+                )
             try:
                 compiled = compile_pattern(pattern, self.opt.max_string_length)
             except RegexError as e:
@@ -365,14 +426,21 @@ class _Compiler:
             fits_hi = hi is None or (compiled.max_length is not None and compiled.max_length <= hi)
             if not (fits_lo and fits_hi):
                 raise GrammarError(
-                    "pattern together with minLength/maxLength cannot be enforced", _path(path, "pattern")
+                    "pattern together with minLength/maxLength cannot be enforced",
+                    _path(path, "pattern"),
                 )
             return compiled.expr
         if fmt is not None:
             if fmt in formats.FORMATS:
                 if lo or hi is not None:
-                    raise GrammarError("format together with a length bound cannot be enforced", _path(path, "format"))
-                return self.rules.add(f"{fmt}-format", formats.FORMATS[fmt].replace("CAP", str(self.opt.max_string_length)))
+                    raise GrammarError(
+                        "format together with a length bound cannot be enforced",
+                        _path(path, "format"),
+                    )
+                return self.rules.add(
+                    f"{fmt}-format",
+                    formats.FORMATS[fmt].replace("CAP", str(self.opt.max_string_length)),
+                )
             self.warnings.append(f"format '{fmt}' at {path} is not enforced (annotation)")
         char = self.rules.add("char", json_text.STRING_CHAR)
         return repeat(char, lo, hi if hi is not None else max(lo, self.opt.max_string_length))
@@ -384,7 +452,9 @@ class _Compiler:
         k = schema.get("multipleOf")
         if k is not None:
             if not isinstance(k, int | float) or isinstance(k, bool) or k <= 0:
-                raise GrammarError("multipleOf must be a positive number", _path(path, "multipleOf"))
+                raise GrammarError(
+                    "multipleOf must be a positive number", _path(path, "multipleOf")
+                )
             step = Fraction(str(k))
             if integer or step.denominator == 1:
                 return self.multiple(step.numerator, lo, lo_strict, hi, hi_strict, path)
@@ -395,29 +465,33 @@ class _Compiler:
         if integer:
             ilo, ihi = _integer_bounds(lo, lo_strict, hi, hi_strict)
             body = numbers.integer(ilo, ihi, self.opt.max_integer_digits)
-            return self.rules.add(path.rsplit("/", 1)[-1] + "-integer", body)
+            return self.rules.add(_hint(path, "integer"), body)
         return self.decimal(lo, lo_strict, hi, hi_strict, path)
 
     def multiple(self, k: int, lo, lo_strict, hi, hi_strict, path: str) -> str:
         ilo, ihi = _integer_bounds(lo, lo_strict, hi, hi_strict)
         try:
-            body = numbers.multiple_of(k, ilo, ihi, self.opt.max_integer_digits)
+            body = numbers.multiple_of(k, ilo, ihi, self.opt.max_integer_digits, self.rules.add)
         except numbers.Unsatisfiable:
             raise
         except ValueError as e:  # a form the automaton does not cover
             raise GrammarError(f"multipleOf {k}: {e}", _path(path, "multipleOf")) from e
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-multiple", body)
+        return self.rules.add(_hint(path, "multiple"), body)
 
-    def decimal(self, lo, lo_strict, hi, hi_strict, path: str, fraction_digits: int | None = None) -> str:
+    def decimal(
+        self, lo, lo_strict, hi, hi_strict, path: str, fraction_digits: int | None = None
+    ) -> str:
         frac = fraction_digits if fraction_digits is not None else self.opt.max_fraction_digits
         if lo is None and hi is None and fraction_digits is None:
+            # "-0.5" is a number: the integer part here admits "-0", unlike an integer
+            digits = self.opt.max_integer_digits
             body = (
-                f"{numbers.integer(None, None, self.opt.max_integer_digits)} "
+                f'"-"? ("0" | [1-9] [0-9]{{0,{digits - 1}}}) '
                 f'("." [0-9]{{1,{frac}}})? ([eE] [-+]? [0-9]{{1,3}})?'
             )
         else:
             body = numbers.decimal(lo, lo_strict, hi, hi_strict, self.opt.max_integer_digits, frac)
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-number", body)
+        return self.rules.add(_hint(path, "number"), body)
 
     # -- arrays ------------------------------------------------------------------------
 
@@ -426,7 +500,9 @@ class _Compiler:
         hi = schema.get("maxItems")
         hi = None if hi is None else _nonneg_int(hi, _path(path, "maxItems"))
         if schema.get("uniqueItems") is True and (hi is None or hi > 1):
-            raise GrammarError("'uniqueItems' cannot be enforced by a grammar", _path(path, "uniqueItems"))
+            raise GrammarError(
+                "'uniqueItems' cannot be enforced by a grammar", _path(path, "uniqueItems")
+            )
         items = schema.get("items", True)
         if "prefixItems" in schema:
             prefix, rest, rest_key = schema["prefixItems"], items, "items"
@@ -434,10 +510,10 @@ class _Compiler:
             prefix, rest, rest_key = items, schema.get("additionalItems", True), "additionalItems"
         else:
             prefix, rest, rest_key = [], items, "items"
-        prefix_exprs = [self.visit(s, _path(path, "prefixItems" if "prefixItems" in schema else "items", i))
-                        for i, s in enumerate(prefix)]  # fmt: skip
+        prefix_key = "prefixItems" if "prefixItems" in schema else "items"
+        prefix_exprs = [self.visit(s, _path(path, prefix_key, i)) for i, s in enumerate(prefix)]
         if hi is not None and hi < lo:
-            raise GrammarError("the schema matches nothing (maxItems < minItems)", path)
+            raise EmptySchema("the schema matches nothing (maxItems < minItems)", path)
         if hi is None:
             hi = max(lo, len(prefix) + self.opt.max_items) if rest is not False else len(prefix)
         if hi > REPETITION_LIMIT:
@@ -445,10 +521,14 @@ class _Compiler:
             hi = REPETITION_LIMIT
         hi = min(hi, len(prefix)) if rest is False else hi
         if lo > hi:
-            raise GrammarError("the schema matches nothing (too few items allowed)", path)
-        rest_expr = self.visit(rest, _path(path, rest_key)) if rest is not False and hi > len(prefix) else None
+            raise EmptySchema("the schema matches nothing (too few items allowed)", path)
+        rest_expr = (
+            self.visit(rest, _path(path, rest_key))
+            if rest is not False and hi > len(prefix)
+            else None
+        )
         body = self.item_sequence(prefix_exprs, rest_expr, lo, hi)
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-array", body)
+        return self.rules.add(_hint(path, "array"), body)
 
     def item_sequence(self, prefix: list[str], rest: str | None, lo: int, hi: int) -> str:
         """`[` items `]` with lo..hi items: prefix items first, then `rest` repeated."""
@@ -460,7 +540,11 @@ class _Compiler:
             body = body if lo > 0 else f"({body})?"
             return f"{self.punct('[')} {body} {self.punct(']')}"
         # Built from the back: tail is what may follow the first i items.
-        tail = repeat(f"({comma} {rest})", max(lo - p, 0), hi - p) if rest is not None and hi > p else '""'
+        tail = (
+            repeat(f"({comma} {rest})", max(lo - p, 0), hi - p)
+            if rest is not None and hi > p
+            else '""'
+        )
         for i in range(min(p, hi) - 1, -1, -1):
             item = _cat(comma, prefix[i]) if i > 0 else prefix[i]
             seq = _cat(item, tail)
@@ -488,9 +572,16 @@ class _Compiler:
             sub = props[name]
             if sub is False:
                 if name in required:
-                    raise GrammarError(f"the schema matches nothing (required '{name}' is false)", path)
+                    raise EmptySchema(
+                        f"the schema matches nothing (required '{name}' is false)", path
+                    )
                 continue
-            value = self.visit(sub, _path(path, "properties", name))
+            try:
+                value = self.visit(sub, _path(path, "properties", name))
+            except EmptySchema:
+                if name in required:
+                    raise
+                continue  # a property no value can satisfy cannot be present
             key = literal(json.dumps(name, ensure_ascii=False))
             slots.append((f"{key} {self.punct(':')} {value}", name in required))
         extra = self.extra_property(schema, props, additional, patterns, path)
@@ -501,21 +592,27 @@ class _Compiler:
         extra_lo, extra_hi = 0, (self.opt.max_properties if extra else 0)
         if lo > n_req or (hi is not None and hi < n_req + n_opt + extra_hi):
             if n_opt:
-                raise GrammarError("min/maxProperties with optional properties cannot be enforced", path)
+                raise GrammarError(
+                    "min/maxProperties with optional properties cannot be enforced", path
+                )
             extra_lo = max(lo - n_req, 0)
             extra_hi = min(extra_hi, hi - n_req) if hi is not None else extra_hi
             if extra_lo > extra_hi:
-                raise GrammarError("the schema matches nothing (property count bounds)", path)
+                raise EmptySchema("the schema matches nothing (property count bounds)", path)
         body = self.property_sequence(slots, extra, extra_lo, extra_hi)
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-object", body)
+        return self.rules.add(_hint(path, "object"), body)
 
-    def allowed_names(self, props: dict, names_schema: Any, required: list[str], path: str) -> list[str]:
+    def allowed_names(
+        self, props: dict, names_schema: Any, required: list[str], path: str
+    ) -> list[str]:
         if names_schema is None:
             return list(props)
-        kept = [n for n in props if _value_fits(n, {"type": "string", **names_schema})]
+        kept = [n for n in props if self.validates(n, names_schema)]
         for name in required:
             if name not in kept:
-                raise GrammarError(f"the schema matches nothing ('{name}' violates propertyNames)", path)
+                raise EmptySchema(
+                    f"the schema matches nothing ('{name}' violates propertyNames)", path
+                )
         return kept
 
     def extra_property(self, schema, props, additional, patterns, path) -> str | None:
@@ -523,22 +620,26 @@ class _Compiler:
         if patterns:
             options = []
             for pat, sub in patterns.items():
-                content = self.string_content({"pattern": pat}, 0, None, _path(path, "patternProperties", pat))
+                content = self.string_content(
+                    {"pattern": pat}, 0, None, _path(path, "patternProperties", pat)
+                )
                 value = self.visit(sub, _path(path, "patternProperties", pat))
                 options.append(f'"\\"" {content} "\\"" {colon} {value}')
-            return self.rules.add(path.rsplit("/", 1)[-1] + "-extra", alternatives(options))
+            return self.rules.add(_hint(path, "extra"), alternatives(options))
         if additional is False:
             return None
         names_schema = schema.get("propertyNames")
         if names_schema is not None:
             key = self.visit({"type": "string", **names_schema}, _path(path, "propertyNames"))
         else:
-            body = _not_strings(list(props), 0, self.opt.max_string_length)
-            key = self.rules.add(path.rsplit("/", 1)[-1] + "-key", f'"\\"" {body} "\\""')
+            body = not_strings(list(props), 0, self.opt.max_string_length, self.canonical_char())
+            key = self.rules.add(_hint(path, "key"), f'"\\"" {body} "\\""')
         value = self.visit(additional, _path(path, "additionalProperties"))
-        return self.rules.add(path.rsplit("/", 1)[-1] + "-extra", f"{key} {colon} {value}")
+        return self.rules.add(_hint(path, "extra"), f"{key} {colon} {value}")
 
-    def property_sequence(self, slots: list[tuple[str, bool]], extra: str | None, lo: int, hi: int) -> str:
+    def property_sequence(
+        self, slots: list[tuple[str, bool]], extra: str | None, lo: int, hi: int
+    ) -> str:
         """Declared properties in order (optional ones skippable), then lo..hi extra keys."""
         comma = self.punct(",")
         # after[i]: the rest when something was already written; first[i]: when nothing was.
@@ -560,6 +661,9 @@ class _Compiler:
         inner = "" if first == '""' else f" {first}"
         return f"{self.punct('{')}{inner} {self.punct('}')}"
 
+    def canonical_char(self) -> str:
+        return self.rules.add("cchar", json_text.CANONICAL_CHAR)
+
     # -- the generic JSON value --------------------------------------------------------
 
     def any_value(self) -> str:
@@ -567,15 +671,19 @@ class _Compiler:
             return "value"
         value = self.rules.reserve("value")
         char = self.rules.add("char", json_text.STRING_CHAR)
-        string = self.rules.add("string", f'"\\"" {repeat(char, 0, self.opt.max_string_length)} "\\""')
+        string = self.rules.add(
+            "string", f'"\\"" {repeat(char, 0, self.opt.max_string_length)} "\\""'
+        )
         number = self.decimal(None, False, None, False, "#/number")
         comma, cap = self.punct(","), self.opt.max_items
         member = f"{string} {self.punct(':')} {value}"
         obj = self.rules.add(
-            "object", f"{self.punct('{')} ({member} ({comma} {member}){{0,{cap - 1}}})? {self.punct('}')}"
+            "object",
+            f"{self.punct('{')} ({member} ({comma} {member}){{0,{cap - 1}}})? {self.punct('}')}",
         )
         arr = self.rules.add(
-            "array", f"{self.punct('[')} ({value} ({comma} {value}){{0,{cap - 1}}})? {self.punct(']')}"
+            "array",
+            f"{self.punct('[')} ({value} ({comma} {value}){{0,{cap - 1}}})? {self.punct(']')}",
         )
         self.rules.define(value, f'{obj} | {arr} | {string} | {number} | "true" | "false" | "null"')
         return value
@@ -584,27 +692,35 @@ class _Compiler:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def resolve_ref(root: Any, ref: str, path: str = "#") -> Any:
-    """The subschema a local `$ref` points to (JSON pointer or anchor)."""
-    if not isinstance(ref, str) or not ref.startswith("#"):
-        raise GrammarError(f"only local references are supported, not {ref!r}", _path(path, "$ref"))
-    if ref in ("#", "#/"):
-        return root
-    if not ref.startswith("#/"):
-        found = _find_anchor(root, ref[1:])
-        if found is None:
-            raise GrammarError(f"unresolved reference {ref!r}", _path(path, "$ref"))
-        return found
-    node: Any = root
-    for raw in ref[2:].split("/"):
-        part = raw.replace("%25", "%").replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            raise GrammarError(f"unresolved reference {ref!r}", _path(path, "$ref"))
-    return node
+@lru_cache(maxsize=256)
+def _model_schema(model: type[BaseModel]) -> dict:
+    """Pydantic's JSON Schema for a class, generated once (it costs more than compiling)."""
+    return model.model_json_schema()
+
+
+def _has_type(value: Any, t: Any) -> bool:
+    if t is None:
+        return True
+    checks = {
+        "null": lambda v: v is None,
+        "boolean": lambda v: isinstance(v, bool),
+        "integer": lambda v: (
+            isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer()
+        ),
+        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "string": lambda v: isinstance(v, str),
+        "array": lambda v: isinstance(v, list),
+        "object": lambda v: isinstance(v, dict),
+    }
+    return any(checks[k](value) for k in types_of(t) if k in checks)
+
+
+def _hint(path: str, kind: str) -> str:
+    """A readable rule name from the last named part of a JSON pointer."""
+    names = [p for p in path.split("/") if p and p != "#" and not p.isdigit()]
+    skip = {"properties", "items", "anyOf", "oneOf", "allOf", "$defs", "definitions", "prefixItems"}
+    named = [p for p in names if p not in skip]
+    return f"{named[-1]}-{kind}" if named else kind
 
 
 def _cat(*parts: str) -> str:
@@ -667,85 +783,8 @@ def _power_of_ten_digits(step: Fraction) -> int | None:
     return None
 
 
-def _same(a: Any, b: Any) -> bool:
-    return canonical_value_json(a) == canonical_value_json(b)
-
-
-def _value_fits(value: Any, schema: dict) -> bool:
-    """Whether a literal value satisfies the simple sibling keywords of an enum/const."""
-    kinds = {
-        "null": value is None,
-        "boolean": isinstance(value, bool),
-        "integer": isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer(),
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
-        "string": isinstance(value, str),
-        "array": isinstance(value, list),
-        "object": isinstance(value, dict),
-    }
-    if "type" in schema and not any(kinds.get(t, False) for t in _types_raw(schema["type"])):
-        return False
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
-            return False
-        if "pattern" in schema:
-            try:
-                return re.search(schema["pattern"], value) is not None
-            except re.error:
-                return True
-    return True
-
-
-def _types_raw(t: Any) -> list[str]:
-    return [t] if isinstance(t, str) else list(t)
-
-
 def _pattern_schema(name: str, patterns: dict, additional: Any) -> Any:
-    return next((sub for pat, sub in patterns.items() if _search(pat, name)), additional)
-
-
-def _find_anchor(node: Any, anchor: str) -> Any:
-    if isinstance(node, dict):
-        if node.get("$anchor") == anchor or node.get("$id") == "#" + anchor or node.get("id") == "#" + anchor:
-            return node
-        children: Iterable = node.values()
-    elif isinstance(node, list):
-        children = node
-    else:
-        return None
-    for child in children:
-        found = _find_anchor(child, anchor)
-        if found is not None:
-            return found
-    return None
-
-
-def _not_strings(excluded: list[str], lo: int, hi: int) -> str:
-    """String content of lo..hi characters that is none of `excluded`, in canonical form.
-
-    A trie over the excluded strings: at each node the string may stop (if that is not an
-    excluded word), take a child character (and stay in the trie), or take any other
-    character (and be free of every exclusion from then on).
-    """
-    words = {tuple(json_text.encode(c) for c in s) for s in excluded}
-    return _trie(sorted(words), 0, lo, hi) or '""'
-
-
-def _trie(words: list[tuple[str, ...]], depth: int, lo: int, hi: int) -> str | None:
-    children: dict[str, list[tuple[str, ...]]] = {}
-    for w in words:
-        if len(w) > depth:
-            children.setdefault(w[depth], []).append(w)
-    options = []
-    if depth >= lo and all(len(w) != depth for w in words):
-        options.append('""')
-    if depth < hi:
-        for unit, group in children.items():
-            rest = _trie(group, depth + 1, lo, hi)
-            if rest is not None:
-                options.append(_cat(literal(unit), rest))
-        free = repeat(f"({json_text.CANONICAL_CHAR})", max(lo - depth - 1, 0), hi - depth - 1)
-        options.append(_cat(json_text.char_except(set(children)), free))
-    return alternatives(options) if options else None
+    return next((sub for pat, sub in patterns.items() if search(pat, name)), additional)
 
 
 def _disjoint(branches: list, compiler: "_Compiler") -> bool:
@@ -762,94 +801,3 @@ def _disjoint(branches: list, compiler: "_Compiler") -> bool:
         else:
             return False
     return len(set(keys)) == len(keys)
-
-
-def _merge_two(a: dict, b: Any, path: str) -> Any:
-    if b is False or not isinstance(b, dict):
-        return False if b is False else a
-    out = dict(a)
-    for key, value in b.items():
-        if key in ANNOTATIONS or key not in out:
-            out[key] = value if key not in ("properties",) else dict(value)
-            continue
-        mine = out[key]
-        if _same(mine, value):
-            continue
-        out[key] = _merge_keyword(key, mine, value, a, b, path)
-        if out[key] is _UNSAT:
-            return False
-    _apply_closed_objects(out, a, b)
-    return out
-
-
-_UNSAT = object()
-
-
-def _merge_keyword(key: str, mine: Any, other: Any, a: dict, b: dict, path: str) -> Any:
-    if key == "type":
-        left, right = set(_types_raw(mine)), set(_types_raw(other))
-        if "number" in left and "integer" in right:
-            left.add("integer")
-        if "number" in right and "integer" in left:
-            right.add("integer")
-        common = [t for t in _types_raw(mine) + ["integer"] if t in left & right]
-        common = list(dict.fromkeys(common))
-        return common if common else _UNSAT
-    if key in ("properties", "patternProperties"):
-        merged = dict(mine)
-        for name, sub in other.items():
-            merged[name] = {"allOf": [merged[name], sub]} if name in merged else sub
-        return merged
-    if key == "required":
-        return list(dict.fromkeys([*mine, *other]))
-    if key in ("minLength", "minItems", "minProperties", "minimum"):
-        return max(mine, other)
-    if key in ("maxLength", "maxItems", "maxProperties", "maximum"):
-        return min(mine, other)
-    if key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(mine, bool) and not isinstance(other, bool):
-        return max(mine, other) if key == "exclusiveMinimum" else min(mine, other)
-    if key == "enum":
-        kept = [v for v in mine if any(_same(v, w) for w in other)]
-        return kept if kept else _UNSAT
-    if key == "const":
-        return _UNSAT
-    if key in ("items", "additionalProperties", "additionalItems", "propertyNames") and not isinstance(mine, list):
-        return {"allOf": [mine, other]}
-    if key == "multipleOf":
-        fa, fb = Fraction(str(mine)), Fraction(str(other))
-        if (fa / fb).denominator == 1:
-            return mine
-        if (fb / fa).denominator == 1:
-            return other
-        if fa.denominator == fb.denominator == 1:
-            return math.lcm(int(fa), int(fb))
-    if key in ("anyOf", "oneOf"):
-        if len(mine) * len(other) > 64:
-            raise GrammarError(f"allOf of two large '{key}' lists", path)
-        return [{"allOf": [x, y]} for x in mine for y in other]
-    if key == "not":
-        return {"anyOf": [mine, other]}
-    raise GrammarError(f"allOf with two different '{key}' values cannot be merged", _path(path, "allOf"))
-
-
-def _apply_closed_objects(out: dict, a: dict, b: dict) -> None:
-    """A property declared by one side only must also satisfy the other side's extras rule."""
-    for this, that in ((a, b), (b, a)):
-        extra = this.get("additionalProperties", True)
-        if extra is True or "properties" not in that:
-            continue
-        declared = set(this.get("properties", {}))
-        props = dict(out.get("properties", {}))
-        for name in that["properties"]:
-            if name in declared or any(_search(p, name) for p in this.get("patternProperties", {})):
-                continue
-            props[name] = False if extra is False else {"allOf": [props[name], extra]}
-        out["properties"] = props
-
-
-def _search(pattern: str, text: str) -> bool:
-    """Python's re as a stand-in for ECMA regex, for compile-time checks on fixed names."""
-    try:
-        return re.search(pattern, text) is not None
-    except re.error:
-        return False

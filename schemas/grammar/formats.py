@@ -16,7 +16,7 @@ FORMATS: dict[str, str] = {
     "uuid": f'{HEX}{{8}} "-" {HEX}{{4}} "-" {HEX}{{4}} "-" {HEX}{{4}} "-" {HEX}{{12}}',
     "hostname": f'{LABEL} ("." {LABEL}){{0,9}}',
     "ipv4": f'{OCTET} "." {OCTET} "." {OCTET} "." {OCTET}',
-    "email": f"[a-zA-Z0-9!#$%&'*+=?^_`{{|}}~.-]{{1,64}} \"@\" {LABEL} (\".\" {LABEL}){{0,9}}",
+    "email": f'[a-zA-Z0-9!#$%&\'*+=?^_`{{|}}~.-]{{1,64}} "@" {LABEL} ("." {LABEL}){{0,9}}',
     "uri": '[a-zA-Z] [a-zA-Z0-9+.-]{0,31} ":" [^ "\\\\<>{}|^`\\x00-\\x1F\\x7F]{0,CAP}',
 }
 # CAP is replaced by the configured string cap.

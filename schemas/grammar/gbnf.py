@@ -23,9 +23,14 @@ def _escape_char(ch: str, special: set[str] | dict[str, str]) -> str:
     return ch
 
 
+_LITERAL_TABLE = {
+    c: _escape_char(chr(c), _LITERAL_ESCAPES) for c in [*range(0x20), 0x22, 0x5C, 0x7F]
+}
+
+
 def literal(text: str) -> str:
     """A GBNF literal matching `text` exactly."""
-    return '"' + "".join(_escape_char(c, _LITERAL_ESCAPES) for c in text) + '"'
+    return '"' + text.translate(_LITERAL_TABLE) + '"'
 
 
 def char_class(ranges: list[tuple[int, int]], negated: bool = False) -> str:
@@ -100,6 +105,7 @@ class Rules:
     def __init__(self) -> None:
         self._bodies: dict[str, str] = {}
         self._by_body: dict[str, str] = {}
+        self._discarded = False
 
     def reserve(self, hint: str) -> str:
         """A fresh rule name, to be defined later (needed for recursion)."""
@@ -125,5 +131,31 @@ class Rules:
     def has(self, name: str) -> bool:
         return name in self._bodies
 
-    def render(self) -> str:
-        return "\n".join(f"{name} ::= {body}" for name, body in self._bodies.items()) + "\n"
+    def discard(self, name: str) -> None:
+        """Forget a reserved name whose definition failed."""
+        body = self._bodies.pop(name, None)
+        if body is not None and self._by_body.get(body) == name:
+            del self._by_body[body]
+        self._discarded = True
+
+    def render(self, root: str = "root") -> str:
+        """The rules in definition order; after a discard, only those reachable from `root`
+        (rules built during a failed expansion may name the discarded rule)."""
+        if not self._discarded:
+            return "".join(f"{n} ::= {b}\n" for n, b in self._bodies.items())
+        reachable, todo = set(), [root]
+        while todo:
+            name = todo.pop()
+            if name in reachable:
+                continue
+            reachable.add(name)
+            todo.extend(n for n in references(self._bodies[name]) if n in self._bodies)
+        return "".join(f"{n} ::= {b}\n" for n, b in self._bodies.items() if n in reachable)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\[(?:[^\]\\]|\\.)*\]|[a-zA-Z0-9-]+')
+
+
+def references(body: str) -> list[str]:
+    """Rule names used in a rule body (skipping literals and character classes)."""
+    return [t for t in _TOKEN.findall(body) if t[0] not in '"[' and not t.isdigit()]

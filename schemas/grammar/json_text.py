@@ -6,8 +6,15 @@ characters use their short escape or `\\u00XX`, everything else is written raw.
 """
 
 import json
+from functools import lru_cache
 
-from schemas.grammar.gbnf import alternatives, char_class, literal, normalize_ranges, subtract_ranges
+from schemas.grammar.gbnf import (
+    alternatives,
+    char_class,
+    literal,
+    normalize_ranges,
+    subtract_ranges,
+)
 
 MAX_CODE_POINT = 0x10FFFF
 SURROGATES = (0xD800, 0xDFFF)
@@ -15,9 +22,7 @@ SURROGATES = (0xD800, 0xDFFF)
 ESCAPED = [(0x00, 0x1F), (ord('"'), ord('"')), (ord("\\"), ord("\\"))]
 
 # Any JSON string character, raw or escaped: what a plain string admits.
-STRING_CHAR = (
-    r'[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
-)
+STRING_CHAR = r'[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
 
 
 # Exactly the canonical encodings: raw, the short escapes, \u00XX for other controls.
@@ -55,16 +60,20 @@ def _class(raw: list[tuple[int, int]]) -> str:
     return char_class(raw)
 
 
-def char_except(units: set[str]) -> str:
+# Control characters without a short escape, as the canonical encoding writes them.
+_U_ESCAPES = [e for e in (encode(chr(c)) for c in range(0x20)) if e.startswith("\\u")]
+
+
+@lru_cache(maxsize=4096)
+def char_except(units: frozenset[str]) -> str:
     """One canonical JSON string character other than the given encoded characters."""
     raw = [(ord(u), ord(u)) for u in units if len(u) == 1]
     options = [char_class(normalize_ranges([*ESCAPED, *raw]), negated=True)]
     short = [c for c in SHORT_ESCAPES if "\\" + c not in units]
     if short:
         options.append('"\\\\" ' + char_class([(ord(c), ord(c)) for c in short]))
-    controls = [f"{c:04x}" for c in range(0x20) if encode(chr(c)).startswith("\\u")]
-    if any("\\u" + h in units for h in controls):
-        options += [literal("\\u" + h) for h in controls if "\\u" + h not in units]
+    if any(u in units for u in _U_ESCAPES):
+        options += [literal(u) for u in _U_ESCAPES if u not in units]
     else:
         options.append('"\\\\u00" [01] [0-9a-f]')
     return alternatives(options)

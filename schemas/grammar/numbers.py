@@ -5,6 +5,8 @@ by digit: an integer range becomes a union of same-length digit ranges, a decima
 becomes a constraint on the integer part plus a constraint on the fraction digits.
 """
 
+import contextlib
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 
@@ -12,6 +14,9 @@ from schemas.grammar.gbnf import alternatives, char_class, literal, repeat
 
 DIGIT = "[0-9]"
 ENUMERATE_LIMIT = 256  # a bounded range this small is written out value by value
+
+
+AddRule = Callable[[str, str], str]  # (name hint, body) -> rule name
 
 
 class Unsatisfiable(ValueError):
@@ -87,7 +92,7 @@ def integer(lo: int | None, hi: int | None, max_digits: int) -> str:
     return alternatives(options)
 
 
-def multiple_of(k: int, lo: int | None, hi: int | None, max_digits: int) -> str:
+def multiple_of(k: int, lo: int | None, hi: int | None, max_digits: int, add: AddRule) -> str:
     """Integers divisible by k in [lo, hi]."""
     if lo is not None and hi is not None:
         first = -(-lo // k) * k
@@ -97,45 +102,34 @@ def multiple_of(k: int, lo: int | None, hi: int | None, max_digits: int) -> str:
         if not values:
             raise Unsatisfiable(f"no multiple of {k} between {lo} and {hi}")
         return alternatives([literal(str(v)) for v in values])
-    if hi is not None or (lo is not None and lo > 0):
-        raise ValueError("multipleOf with a one-sided bound other than 0")
-    body = _divisible(k, max_digits)
-    if lo is not None:  # lo <= 0 and hi is None: non-negative, plus negatives down to lo
-        if lo == 0:
-            return body
-        raise ValueError("multipleOf with a negative lower bound")
-    return _seq('"-"?', body)
+    if hi is not None or (lo is not None and lo != 0):
+        raise ValueError("only lower bound 0 or no bounds are supported")
+    body = _divisible(k, max_digits, add)
+    return body if lo == 0 else _seq('"-"?', body)
 
 
-@lru_cache(maxsize=256)
-def _divisible(k: int, max_digits: int) -> str:
-    """Numerals of natural numbers divisible by k: a remainder automaton, digits unrolled."""
+def _divisible(k: int, max_digits: int, add: AddRule) -> str:
+    """Numerals of natural numbers divisible by k: a remainder automaton unrolled over the
+    digit positions, one named rule per (digits left, remainder) state."""
     if k > 64:
         raise ValueError("multipleOf larger than 64")
-    # states[n][r]: options for the remaining numeral when n digits are still allowed and the
-    # prefix so far leaves remainder r. Built from the back so every expression is closed.
-    memo: dict[tuple[int, int], str | None] = {}
-
-    def tail(n: int, r: int) -> str | None:
-        if (n, r) in memo:
-            return memo[(n, r)]
-        options = ['""'] if r == 0 else []
-        if n > 0:
-            by_next: dict[int, list[int]] = {}
-            for d in range(10):
-                by_next.setdefault((r * 10 + d) % k, []).append(d)
-            for nxt, digits in by_next.items():
-                rest = tail(n - 1, nxt)
-                if rest is not None:
-                    options.append(_seq(_digits(digits), rest))
-        memo[(n, r)] = alternatives(options) if options else None
-        return memo[(n, r)]
-
-    firsts = []
-    for d in range(1, 10):
-        rest = tail(max_digits - 1, d % k)
-        if rest is not None:
-            firsts.append(_seq(literal(str(d)), rest))
+    names: dict[tuple[int, int], str | None] = {}
+    for n in range(max_digits):  # n: digits still allowed after this state
+        for r in range(k):
+            options = ['""'] if r == 0 else []
+            if n > 0:
+                by_next: dict[int, list[int]] = {}
+                for d in range(10):
+                    by_next.setdefault((r * 10 + d) % k, []).append(d)
+                for nxt, digits in by_next.items():
+                    if names[(n - 1, nxt)] is not None:
+                        options.append(_seq(_digits(digits), names[(n - 1, nxt)]))
+            names[(n, r)] = add(f"mul{k}-{n}-{r}", alternatives(options)) if options else None
+    firsts = [
+        _seq(literal(str(d)), names[(max_digits - 1, d % k)])
+        for d in range(1, 10)
+        if names[(max_digits - 1, d % k)] is not None
+    ]
     return alternatives(['"0"', *firsts])
 
 
@@ -229,10 +223,8 @@ def magnitude(
     middle = natural_range(li + 1, hi_i - 1, max_digits)
     options += [_seq(o, fraction(None, False, None, False, max_fraction)) for o in middle]
     options.append(_seq(literal(str(li)), fraction(lf, lo_strict, None, False, max_fraction)))
-    try:
+    with contextlib.suppress(Unsatisfiable):  # e.g. below an exclusive integer maximum
         options.append(_seq(literal(str(hi_i)), fraction(None, False, hf, hi_strict, max_fraction)))
-    except Unsatisfiable:
-        pass
     return options
 
 

@@ -155,9 +155,9 @@ class _Parser:
     def group(self):
         if self.s.startswith("?:", self.i):
             self.i += 2
-        elif self.s.startswith("?<", self.i) and self.s[self.i + 2 : self.i + 3] not in ("=", "!"):
-            self.i = self.s.index(">", self.i) + 1
-        elif self.s.startswith("?P<", self.i):
+        elif (
+            self.s.startswith("?<", self.i) and self.s[self.i + 2 : self.i + 3] not in ("=", "!")
+        ) or self.s.startswith("?P<", self.i):
             self.i = self.s.index(">", self.i) + 1
         elif self.peek() == "?":
             raise self.error("lookaround or inline flags cannot be expressed in a grammar")

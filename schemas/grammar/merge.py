@@ -1,0 +1,136 @@
+"""allOf as one schema: the intersection of schemas, keyword by keyword, where it exists.
+
+Also the rewrite of dependencies into allOf/anyOf, so the compiler needs no special case.
+"""
+
+import math
+import re
+from fractions import Fraction
+from typing import Any
+
+from schemas.grammar.canonical import canonical_value_json
+from schemas.grammar.vocabulary import ANNOTATIONS, DEPENDENCIES
+
+
+class MergeError(ValueError):
+    """Two values of one keyword cannot be combined into one schema."""
+
+
+UNSAT = object()  # marker: the intersection is empty
+
+
+def types_of(t: Any) -> list[str]:
+    return [t] if isinstance(t, str) else list(t)
+
+
+def same(a: Any, b: Any) -> bool:
+    return canonical_value_json(a) == canonical_value_json(b)
+
+
+def search(pattern: str, text: str) -> bool:
+    """Python's re as a stand-in for ECMA regex, for compile-time checks on fixed names."""
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def dependencies_as_all_of(schema: dict) -> dict:
+    """`a` depends on X ≡ either `a` is absent, or `a` is present and X holds."""
+    rest = {k: v for k, v in schema.items() if k not in DEPENDENCIES}
+    parts = []
+    for key in DEPENDENCIES:
+        for name, dep in (schema.get(key) or {}).items():
+            needs = {"required": dep} if isinstance(dep, list) else dep
+            present = {"allOf": [{"required": [name]}, needs]}
+            parts.append({"anyOf": [{"properties": {name: False}}, present]})
+    return {"allOf": [rest, *parts]}
+
+
+def merge_two(a: dict, b: Any) -> Any:
+    if b is False or not isinstance(b, dict):
+        return False if b is False else a
+    out = dict(a)
+    for key, value in b.items():
+        if key in ANNOTATIONS or key not in out:
+            out[key] = value if key not in ("properties",) else dict(value)
+            continue
+        mine = out[key]
+        if same(mine, value):
+            continue
+        out[key] = _merge_keyword(key, mine, value)
+        if out[key] is UNSAT:
+            return False
+    _apply_closed_objects(out, a, b)
+    return out
+
+
+def _merge_keyword(key: str, mine: Any, other: Any) -> Any:
+    if key == "type":
+        left, right = set(types_of(mine)), set(types_of(other))
+        if "number" in left and "integer" in right:
+            left.add("integer")
+        if "number" in right and "integer" in left:
+            right.add("integer")
+        common = [t for t in [*types_of(mine), "integer"] if t in left & right]
+        common = list(dict.fromkeys(common))
+        return common if common else UNSAT
+    if key in ("properties", "patternProperties"):
+        merged = dict(mine)
+        for name, sub in other.items():
+            merged[name] = {"allOf": [merged[name], sub]} if name in merged else sub
+        return merged
+    if key == "required":
+        return list(dict.fromkeys([*mine, *other]))
+    if key in ("minLength", "minItems", "minProperties", "minimum"):
+        return max(mine, other)
+    if key in ("maxLength", "maxItems", "maxProperties", "maximum"):
+        return min(mine, other)
+    if (
+        key in ("exclusiveMinimum", "exclusiveMaximum")
+        and not isinstance(mine, bool)
+        and not isinstance(other, bool)
+    ):
+        return max(mine, other) if key == "exclusiveMinimum" else min(mine, other)
+    if key == "enum":
+        kept = [v for v in mine if any(same(v, w) for w in other)]
+        return kept if kept else UNSAT
+    if key == "const":
+        return UNSAT
+    if key in (
+        "items",
+        "additionalProperties",
+        "additionalItems",
+        "propertyNames",
+    ) and not isinstance(mine, list):
+        return {"allOf": [mine, other]}
+    if key == "multipleOf":
+        fa, fb = Fraction(str(mine)), Fraction(str(other))
+        if (fa / fb).denominator == 1:
+            return mine
+        if (fb / fa).denominator == 1:
+            return other
+        if fa.denominator == fb.denominator == 1:
+            return math.lcm(int(fa), int(fb))
+    if key in ("anyOf", "oneOf"):
+        if len(mine) * len(other) > 64:
+            raise MergeError(f"allOf of two large '{key}' lists")
+        return [{"allOf": [x, y]} for x in mine for y in other]
+    if key == "not":
+        return {"anyOf": [mine, other]}
+    raise MergeError(f"allOf with two different '{key}' values cannot be merged")
+
+
+def _apply_closed_objects(out: dict, a: dict, b: dict) -> None:
+    """A property declared by one side only must also satisfy the other side's extras rule."""
+    for this, that in ((a, b), (b, a)):
+        extra = this.get("additionalProperties", True)
+        if extra is True or "properties" not in that:
+            continue
+        declared = set(this.get("properties", {}))
+        props = dict(out.get("properties", {}))
+        for name in that["properties"]:
+            if name in declared or any(search(p, name) for p in this.get("patternProperties", {})):
+                continue
+            props[name] = False if extra is False else {"allOf": [props[name], extra]}
+        out["properties"] = props
