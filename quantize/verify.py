@@ -178,7 +178,9 @@ class _Reference:
         if not (folder / "config.json").is_file():
             raise VerifyError(f"{folder} is not a Hugging Face model folder (no config.json)")
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # verify draws its own progress
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         self.model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto").eval()
         self.vocab_size = self.model.config.vocab_size
