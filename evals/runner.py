@@ -30,7 +30,6 @@ from evals.planners import PlannerFor, PlannerSpec, parse_planners, planner_for
 from evals.request_sets import RequestSet, load_request_set
 from evals.store import EvalConfig, EvalSettings, RatingRecord, RunStore, TrajectoryRecord
 from planner.agent import Agent
-from planner.base import Planner
 from planner.events import Event, RunFinished
 from schemas.errors import WaypointError
 from schemas.request import Request
@@ -108,19 +107,15 @@ class _Evaluation:
         started = time.perf_counter()
         with _progress(self.summary.total, show_progress) as progress:
             try:
-                for label, source in self.sources.items():
-                    for run in range(self.runs):
-                        progress.update(description=f"{label} · run {run + 1}/{self.runs}")
-                        for request in self.requests:
-                            key = (label, run, request.id)
-                            if key in rated:
-                                self.summary.skipped += 1
-                            else:
-                                record = trajectories.get(key) or self._run(
-                                    label, run, request, source(run, request)
-                                )
-                                self._judge(request, record)
-                            progress.advance()
+                for label, run, request in self._items():
+                    progress.update(description=f"{label} · run {run + 1}/{self.runs}")
+                    key = (label, run, request.id)
+                    if key in rated:
+                        self.summary.skipped += 1
+                    else:
+                        record = trajectories.get(key) or self._run(label, run, request)
+                        self._judge(request, record)
+                    progress.advance()
             except KeyboardInterrupt:
                 raise EvalInterrupted(
                     f"interrupted: the finished records are kept in {self.store.root}; "
@@ -129,7 +124,15 @@ class _Evaluation:
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
-    def _run(self, label: str, run: int, request: Request, planner: Planner) -> TrajectoryRecord:
+    def _items(self) -> Iterator[tuple[str, int, Request]]:
+        """(planner, run, request), one planner's runs after another."""
+        for label in self.sources:
+            for run in range(self.runs):
+                for request in self.requests:
+                    yield label, run, request
+
+    def _run(self, label: str, run: int, request: Request) -> TrajectoryRecord:
+        planner = self.sources[label](run, request)
         agent = Agent(planner, self.environment.tools, self.store.config.settings.max_steps)
         meta = TrajectoryMeta(
             planner=label,
