@@ -14,17 +14,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from finetune.jsonl import read_records
+from finetune.jsonl import read_records, write_records
+from finetune.judging import judge_trajectories
+from finetune.package import Dataset, package_dataset, write_dataset
+from finetune.requests import generate_requests
+from finetune.resumable import RunSummary
 from finetune.teacher import TeacherPlanner
+from finetune.trajectories import generate_trajectories
 from models.chat_model import ChatModel
 from planner.agent import Agent
 from planner.baselines import ExpertPlanner
 from planner.judge import Judge, LLMJudge
 from schemas.errors import WaypointError
+from schemas.rating import TrajectoryRating
 from schemas.request import Request
-from schemas.trajectory import TrajectoryMeta
+from schemas.trajectory import Trajectory, TrajectoryMeta
 from tools.atlas.judge import AtlasJudge
-from tools.atlas.requests import AtlasRequest
+from tools.atlas.requests import AtlasRequest, PhrasingSplit, atlas_requests
 from tools.atlas.tools import ATLAS_TOOL_NAMES, atlas_tools
 from tools.atlas.world import World, build_world
 from tools.registry import TOOLS
@@ -87,3 +93,101 @@ def make_judge(world: WorldName, teacher: ChatModel | None = None) -> Judge:
 def tool_names(world: WorldName) -> tuple[str, ...]:
     """The tool set a planner trained on this world's data plans over."""
     return ATLAS_TOOL_NAMES if world == "atlas" else tuple(TOOLS)
+
+
+# -- the four stages, each reading and writing the simulation folder ---------------------
+
+
+def simulate_requests(
+    world: WorldName,
+    folder: Path,
+    count: int,
+    *,
+    seed: int = 0,
+    phrasings: PhrasingSplit = "train",
+    teacher: ChatModel | None = None,
+    max_similarity: float = 0.9,
+) -> list[Request]:
+    """requests.jsonl: atlas templates over the world of `seed`, or a teacher's own."""
+    path = folder / REQUESTS
+    if world == "llm":
+        model = require_teacher(world, teacher)
+        return generate_requests(model, count, path, seed=seed, max_similarity=max_similarity)
+    try:
+        made = atlas_requests(build_world(seed), count, phrasings)
+    except ValueError as e:
+        raise WaypointError(str(e)) from e
+    write_records(path, made)
+    return list(made)
+
+
+def simulate_trajectories(
+    world: WorldName,
+    folder: Path,
+    *,
+    teacher: ChatModel | None = None,
+    workers: int = 1,
+    max_steps: int = 10,
+    no_answer: float = 0.1,
+    partial: float = 0.1,
+    seed: int = 0,
+    show_progress: bool = True,
+) -> RunSummary:
+    """trajectories.jsonl: the world's agent on every request that has none yet."""
+    requests = read_requests(folder / REQUESTS, world)
+    agent, meta = make_agent(
+        world,
+        requests,
+        teacher,
+        max_steps=max_steps,
+        no_answer=no_answer,
+        partial=partial,
+        seed=seed,
+    )
+    return generate_trajectories(
+        requests, agent, folder / TRAJECTORIES, meta, workers=workers, show_progress=show_progress
+    )
+
+
+def simulate_judge(
+    world: WorldName,
+    folder: Path,
+    *,
+    teacher: ChatModel | None = None,
+    workers: int = 1,
+    show_progress: bool = True,
+) -> RunSummary:
+    """ratings.jsonl: every trajectory without a rating yet, rated by the world's judge."""
+    requests = {r.id: r for r in read_requests(folder / REQUESTS, world)}
+    trajectories = read_records(folder / TRAJECTORIES, Trajectory)
+    if not trajectories:
+        hint = "run 'waypoint simulate trajectories' first"
+        raise WaypointError(f"no trajectories in {folder / TRAJECTORIES}: {hint}")
+    judge = make_judge(world, teacher)
+    out = folder / RATINGS
+    return judge_trajectories(
+        trajectories, requests, judge, out, workers=workers, show_progress=show_progress
+    )
+
+
+def simulate_package(
+    world: WorldName,
+    folder: Path,
+    *,
+    min_rating: int = 4,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+) -> Dataset:
+    """dataset/: one SFT example per step of every well-rated trajectory, split by request."""
+    trajectories = read_records(folder / TRAJECTORIES, Trajectory)
+    ratings = {r.request_id: r for r in read_records(folder / RATINGS, TrajectoryRating)}
+    dataset = package_dataset(
+        trajectories,
+        ratings,
+        tool_names(world),
+        min_rating=min_rating,
+        val_fraction=val_fraction,
+        seed=seed,
+    )
+    write_dataset(dataset, folder / DATASET)
+    return dataset

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from finetune.resumable import RunSummary
     from finetune.simulation import WorldName
     from models.chat_model import ChatModel
+    from tools.atlas.requests import PhrasingSplit
 
 app = typer.Typer(
     help="""Simulate training data for the planner.
@@ -96,27 +97,20 @@ def requests_command(
 
       waypoint simulate requests --world llm --teacher my-teacher --count 200 --out runs/llm
     """
-    from finetune.simulation import REQUESTS
+    from finetune.simulation import REQUESTS, simulate_requests
 
+    if phrasings not in ("train", "heldout", "all"):
+        raise WaypointError(f"--phrasings must be train, heldout or all, not {phrasings!r}")
+    made = simulate_requests(
+        _world(world),
+        out,
+        count,
+        seed=seed,
+        phrasings=cast("PhrasingSplit", phrasings),
+        teacher=_teacher(teacher),
+        max_similarity=max_similarity,
+    )
     path = out / REQUESTS
-    if _world(world) == "atlas":
-        from finetune.jsonl import write_records
-        from tools.atlas.requests import PhrasingSplit, atlas_requests
-        from tools.atlas.world import build_world
-
-        if phrasings not in ("train", "heldout", "all"):
-            raise WaypointError(f"--phrasings must be train, heldout or all, not {phrasings!r}")
-        try:
-            made = atlas_requests(build_world(seed), count, cast("PhrasingSplit", phrasings))
-        except ValueError as e:
-            raise WaypointError(str(e)) from e
-        write_records(path, made)
-    else:
-        from finetune.requests import generate_requests
-        from finetune.simulation import require_teacher
-
-        model = require_teacher("llm", _teacher(teacher))
-        made = generate_requests(model, count, path, seed=seed, max_similarity=max_similarity)
     console.print(f"{len(made)} requests → {path}", highlight=False)
 
 
@@ -139,24 +133,19 @@ def trajectories_command(
 
       waypoint simulate trajectories --world llm --teacher my-teacher --workers 8 --out runs/llm
     """
-    from finetune.simulation import REQUESTS, TRAJECTORIES, make_agent, read_requests
-    from finetune.trajectories import generate_trajectories
+    from finetune.simulation import TRAJECTORIES, simulate_trajectories
 
-    name = _world(world)
-    requests = read_requests(out / REQUESTS, name)
-    agent, meta = make_agent(
-        name,
-        requests,
-        _teacher(teacher, workers),
+    summary = simulate_trajectories(
+        _world(world),
+        out,
+        teacher=_teacher(teacher, workers),
+        workers=workers,
         max_steps=max_steps,
         no_answer=no_answer,
         partial=partial,
         seed=seed,
     )
-    path = out / TRAJECTORIES
-    _report(
-        generate_trajectories(requests, agent, path, meta, workers=workers), "trajectories", path
-    )
+    _report(summary, "trajectories", out / TRAJECTORIES)
 
 
 @app.command("judge")
@@ -174,23 +163,11 @@ def judge_command(
 
       waypoint simulate judge --world llm --teacher my-teacher --workers 8 --out runs/llm
     """
-    from finetune.jsonl import read_records
-    from finetune.judging import judge_trajectories
-    from finetune.simulation import RATINGS, REQUESTS, TRAJECTORIES, make_judge, read_requests
-    from schemas.trajectory import Trajectory
+    from finetune.simulation import RATINGS, simulate_judge
 
-    name = _world(world)
-    requests = {r.id: r for r in read_requests(out / REQUESTS, name)}
-    trajectories = read_records(out / TRAJECTORIES, Trajectory)
-    if not trajectories:
-        raise WaypointError(
-            f"no trajectories in {out / TRAJECTORIES}: run 'waypoint simulate trajectories' first"
-        )
-    judge = make_judge(name, _teacher(teacher, workers))
-    path = out / RATINGS
-    _report(
-        judge_trajectories(trajectories, requests, judge, path, workers=workers), "ratings", path
-    )
+    model = _teacher(teacher, workers)
+    summary = simulate_judge(_world(world), out, teacher=model, workers=workers)
+    _report(summary, "ratings", out / RATINGS)
 
 
 @app.command("package")
@@ -211,22 +188,11 @@ def package_command(
 
       waypoint simulate package --world llm --out runs/llm --min-rating 5 --val-fraction 0.2
     """
-    from finetune.jsonl import read_records
-    from finetune.package import package_dataset, stats_table, write_dataset
-    from finetune.simulation import DATASET, RATINGS, TRAJECTORIES, tool_names
-    from schemas.rating import TrajectoryRating
-    from schemas.trajectory import Trajectory
+    from finetune.package import stats_table
+    from finetune.simulation import DATASET, simulate_package
 
-    trajectories = read_records(out / TRAJECTORIES, Trajectory)
-    ratings = {r.request_id: r for r in read_records(out / RATINGS, TrajectoryRating)}
-    dataset = package_dataset(
-        trajectories,
-        ratings,
-        tool_names(_world(world)),
-        min_rating=min_rating,
-        val_fraction=val_fraction,
-        seed=seed,
+    dataset = simulate_package(
+        _world(world), out, min_rating=min_rating, val_fraction=val_fraction, seed=seed
     )
-    write_dataset(dataset, out / DATASET)
     Console().print(stats_table(dataset.stats))
     console.print(f"dataset → {out / DATASET}", highlight=False)
