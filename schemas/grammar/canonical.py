@@ -75,27 +75,35 @@ class _Orderer:
         except Exception:  # an unresolvable schema part: ordering falls back to all branches
             return False
 
-    def expand(self, value: Any, schemas: list[Any], depth: int = 0) -> list[dict]:
-        """The subschemas that decide the value's layout, in the compiler's merge order: a
-        $ref target before its siblings, allOf parts in order, the first anyOf/oneOf branch
-        the value satisfies."""
-        out: list[dict] = []
+    def expand(self, value: Any, schemas: list[Any]) -> list[dict]:
+        """The subschemas that decide the value's layout, in the order the compiler merges
+        them: every statically applicable part first (a $ref target before its siblings,
+        allOf parts in order), then the first anyOf/oneOf branch the value satisfies, since
+        the compiler distributes a union over everything else it meets."""
+        static, branches = self._collect(value, schemas, 0)
+        return static + branches
+
+    def _collect(self, value: Any, schemas: list[Any], depth: int) -> tuple[list, list]:
+        static: list[dict] = []
+        branches: list[dict] = []
         for s in schemas:
             if not isinstance(s, dict) or depth > 32:
                 continue
             if "$ref" in s:
                 with contextlib.suppress(ValueError):  # unresolvable: nothing to order by
-                    out.extend(self.expand(value, [resolve_ref(self.root, s["$ref"])], depth + 1))
-            out.append(s)
+                    target = resolve_ref(self.root, s["$ref"])
+                    more, later = self._collect(value, [target], depth + 1)
+                    static, branches = static + more, branches + later
+            static.append(s)
+            for key in ("anyOf", "oneOf"):  # a schema's own unions before its parts' ones
+                options = s.get(key) if isinstance(s.get(key), list) else []
+                chosen = next((b for b in options if self.valid(value, b)), None)
+                more, later = self._collect(value, [chosen] if chosen else options, depth + 1)
+                branches += more + later
             parts = s.get("allOf") if isinstance(s.get("allOf"), list) else []
-            out.extend(self.expand(value, parts, depth + 1))
-            for key in ("anyOf", "oneOf"):
-                branches = s.get(key) if isinstance(s.get(key), list) else []
-                chosen = next((b for b in branches if self.valid(value, b)), None)
-                out.extend(
-                    self.expand(value, [chosen] if chosen is not None else branches, depth + 1)
-                )
-        return out
+            more, later = self._collect(value, parts, depth + 1)
+            static, branches = static + more, branches + later
+        return static, branches
 
     def order(self, value: Any, schemas: list[Any]) -> Any:
         applicable = self.expand(value, schemas)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any, Literal
 
 from jsonschema import validators
@@ -419,7 +420,7 @@ class _Compiler:
                     "pattern together with format cannot be enforced", _path(path, "pattern")
                 )
             try:
-                compiled = compile_pattern(pattern, self.opt.max_string_length)
+                compiled = compile_pattern(pattern, self.opt.max_string_length, self.rules)
             except RegexError as e:
                 raise GrammarError(f"pattern: {e}", _path(path, "pattern")) from e
             fits_lo = compiled.min_length >= lo
@@ -536,12 +537,12 @@ class _Compiler:
         if p == 0:
             if rest is None or hi == 0:
                 return f"{self.punct('[')} {self.punct(']')}"
-            body = _cat(rest, repeat(f"({comma} {rest})", max(lo - 1, 0), hi - 1))
+            body = _cat(rest, self.rules.repeat("item", f"{comma} {rest}", max(lo - 1, 0), hi - 1))
             body = body if lo > 0 else f"({body})?"
             return f"{self.punct('[')} {body} {self.punct(']')}"
         # Built from the back: tail is what may follow the first i items.
         tail = (
-            repeat(f"({comma} {rest})", max(lo - p, 0), hi - p)
+            self.rules.repeat("item", f"{comma} {rest}", max(lo - p, 0), hi - p)
             if rest is not None and hi > p
             else '""'
         )
@@ -582,7 +583,7 @@ class _Compiler:
                 if name in required:
                     raise
                 continue  # a property no value can satisfy cannot be present
-            key = literal(json.dumps(name, ensure_ascii=False))
+            key = literal(encode_basestring(name))
             slots.append((f"{key} {self.punct(':')} {value}", name in required))
         extra = self.extra_property(schema, props, additional, patterns, path)
         n_req = sum(1 for _, req in slots if req)
@@ -644,20 +645,22 @@ class _Compiler:
         comma = self.punct(",")
         # after[i]: the rest when something was already written; first[i]: when nothing was.
         if extra and hi > 0:
-            after = repeat(f"({comma} {extra})", lo, hi)
+            after = self.rules.repeat("member", f"{comma} {extra}", lo, hi)
             first_lo = max(lo - 1, 0)
-            first = f"{extra} {repeat(f'({comma} {extra})', first_lo, hi - 1)}"
+            first = f"{extra} {self.rules.repeat('member', f'{comma} {extra}', first_lo, hi - 1)}"
             first = first if lo > 0 else f"({first})?"
         else:
             after, first = '""', '""'
         for kv, req in reversed(slots):
-            new_after = _cat(comma, kv, after)
-            new_first = _cat(kv, after)
             if req:
-                after, first = new_after, new_first
-            else:
-                after = f"({new_after} | {after})" if after != '""' else f"({new_after})?"
-                first = f"({new_first} | {first})" if first != '""' else f"({new_first})?"
+                after, first = _cat(comma, kv, after), _cat(kv, after)
+                continue
+            # An optional slot uses what follows twice: named, or the text would double.
+            after = self.rules.add("props", after) if after != '""' else after
+            rest = self.rules.add("props", first) if first != '""' else first
+            with_slot, first_slot = _cat(comma, kv, after), _cat(kv, after)
+            after = f"({with_slot} | {after})" if after != '""' else f"({with_slot})?"
+            first = f"({first_slot} | {rest})" if rest != '""' else f"({first_slot})?"
         inner = "" if first == '""' else f" {first}"
         return f"{self.punct('{')}{inner} {self.punct('}')}"
 
@@ -676,15 +679,11 @@ class _Compiler:
         )
         number = self.decimal(None, False, None, False, "#/number")
         comma, cap = self.punct(","), self.opt.max_items
-        member = f"{string} {self.punct(':')} {value}"
-        obj = self.rules.add(
-            "object",
-            f"{self.punct('{')} ({member} ({comma} {member}){{0,{cap - 1}}})? {self.punct('}')}",
-        )
-        arr = self.rules.add(
-            "array",
-            f"{self.punct('[')} ({value} ({comma} {value}){{0,{cap - 1}}})? {self.punct(']')}",
-        )
+        member = self.rules.add("member", f"{string} {self.punct(':')} {value}")
+        members = f"{member} {self.rules.repeat('members', f'{comma} {member}', 0, cap - 1)}"
+        obj = self.rules.add("object", f"{self.punct('{')} ({members})? {self.punct('}')}")
+        values = f"{value} {self.rules.repeat('values', f'{comma} {value}', 0, cap - 1)}"
+        arr = self.rules.add("array", f"{self.punct('[')} ({values})? {self.punct(']')}")
         self.rules.define(value, f'{obj} | {arr} | {string} | {number} | "true" | "false" | "null"')
         return value
 
@@ -698,21 +697,25 @@ def _model_schema(model: type[BaseModel]) -> dict:
     return model.model_json_schema()
 
 
+_TYPE_CHECKS = {
+    "null": lambda v: v is None,
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: _is_number(v) and float(v).is_integer(),
+    "number": lambda v: _is_number(v),
+    "string": lambda v: isinstance(v, str),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _has_type(value: Any, t: Any) -> bool:
     if t is None:
         return True
-    checks = {
-        "null": lambda v: v is None,
-        "boolean": lambda v: isinstance(v, bool),
-        "integer": lambda v: (
-            isinstance(v, int | float) and not isinstance(v, bool) and float(v).is_integer()
-        ),
-        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-        "string": lambda v: isinstance(v, str),
-        "array": lambda v: isinstance(v, list),
-        "object": lambda v: isinstance(v, dict),
-    }
-    return any(checks[k](value) for k in types_of(t) if k in checks)
+    return any(_TYPE_CHECKS[k](value) for k in types_of(t) if k in _TYPE_CHECKS)
 
 
 def _hint(path: str, kind: str) -> str:

@@ -9,7 +9,8 @@ import re
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9-]+")
 _LITERAL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_CLASS_SPECIAL = set("]\\-^[")
+_CLASS_BACKSLASHED = set("]\\[")  # llama.cpp knows only these escapes (and \x..) in a class
+_CLASS_HEX = set("-^")
 
 
 def _escape_char(ch: str, special: set[str] | dict[str, str]) -> str:
@@ -18,7 +19,7 @@ def _escape_char(ch: str, special: set[str] | dict[str, str]) -> str:
     if ch in special:
         return "\\" + ch
     code = ord(ch)
-    if code < 0x20 or code == 0x7F:
+    if code < 0x20 or code == 0x7F or ch in _CLASS_HEX:
         return f"\\x{code:02X}"
     return ch
 
@@ -37,11 +38,11 @@ def char_class(ranges: list[tuple[int, int]], negated: bool = False) -> str:
     """A GBNF character class over inclusive code point ranges."""
     parts = []
     for lo, hi in ranges:
-        first = _escape_char(chr(lo), _CLASS_SPECIAL)
+        first = _escape_char(chr(lo), _CLASS_BACKSLASHED)
         if lo == hi:
             parts.append(first)
         else:
-            parts.append(f"{first}-{_escape_char(chr(hi), _CLASS_SPECIAL)}")
+            parts.append(f"{first}-{_escape_char(chr(hi), _CLASS_BACKSLASHED)}")
     return "[" + ("^" if negated else "") + "".join(parts) + "]"
 
 
@@ -105,7 +106,6 @@ class Rules:
     def __init__(self) -> None:
         self._bodies: dict[str, str] = {}
         self._by_body: dict[str, str] = {}
-        self._discarded = False
 
     def reserve(self, hint: str) -> str:
         """A fresh rule name, to be defined later (needed for recursion)."""
@@ -128,6 +128,14 @@ class Rules:
             return self._by_body[body]
         return self.define(self.reserve(hint), body)
 
+    def repeat(self, hint: str, expr: str, lo: int, hi: int | None) -> str:
+        """`expr` lo..hi times. llama.cpp refuses to repeat a group of many symbols many
+        times, so anything but a single symbol is named first (which also keeps the grammar
+        small)."""
+        if (hi is None or hi > 1) and not is_single_symbol(expr):
+            expr = self.add(hint, expr)
+        return repeat(expr, lo, hi)
+
     def has(self, name: str) -> bool:
         return name in self._bodies
 
@@ -136,13 +144,10 @@ class Rules:
         body = self._bodies.pop(name, None)
         if body is not None and self._by_body.get(body) == name:
             del self._by_body[body]
-        self._discarded = True
 
     def render(self, root: str = "root") -> str:
-        """The rules in definition order; after a discard, only those reachable from `root`
-        (rules built during a failed expansion may name the discarded rule)."""
-        if not self._discarded:
-            return "".join(f"{n} ::= {b}\n" for n, b in self._bodies.items())
+        """The rules reachable from `root`, in definition order (a failed expansion or a
+        shared suffix may leave rules nothing uses)."""
         reachable, todo = set(), [root]
         while todo:
             name = todo.pop()
@@ -151,6 +156,14 @@ class Rules:
             reachable.add(name)
             todo.extend(n for n in references(self._bodies[name]) if n in self._bodies)
         return "".join(f"{n} ::= {b}\n" for n, b in self._bodies.items() if n in reachable)
+
+
+_SINGLE = re.compile(r'[a-zA-Z0-9-]+|\[(?:[^\]\\]|\\.)*\]|"(?:[^"\\]|\\(?:x[0-9a-fA-F]{2}|.))"')
+
+
+def is_single_symbol(expr: str) -> bool:
+    """A rule name, a character class, or a one-character literal."""
+    return _SINGLE.fullmatch(expr.strip("()")) is not None if expr.count("(") <= 1 else False
 
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\[(?:[^\]\\]|\\.)*\]|[a-zA-Z0-9-]+')

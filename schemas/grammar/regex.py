@@ -8,7 +8,7 @@ word boundaries and inline flags cannot be expressed and are refused.
 from dataclasses import dataclass
 
 from schemas.grammar import json_text
-from schemas.grammar.gbnf import alternatives, literal, repeat, subtract_ranges
+from schemas.grammar.gbnf import Rules, alternatives, literal, subtract_ranges
 
 ANY = [(0, json_text.MAX_CODE_POINT)]
 LINE_TERMINATORS = [(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)]
@@ -283,8 +283,9 @@ def length_range(node) -> tuple[int, int | None]:
 
 
 class _Emitter:
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, rules: Rules) -> None:
         self.cap = cap
+        self.rules = rules
 
     def emit(self, node) -> str:
         if isinstance(node, CharSet):
@@ -296,10 +297,8 @@ class _Emitter:
         if isinstance(node, Alt):
             return alternatives([self.emit(o) for o in node.options])
         if isinstance(node, Repeat):
-            inner = self.emit(node.node)
-            inner = inner if _is_atomic(inner) else f"({inner})"
             hi = node.hi if node.hi is not None else max(node.lo, self.cap)
-            return repeat(inner, node.lo, hi)
+            return self.rules.repeat("pattern-part", self.emit(node.node), node.lo, hi)
         return self.seq(node)
 
     def seq(self, node: Seq) -> str:
@@ -322,42 +321,6 @@ def _single(r: tuple[int, int]) -> bool:
     return r[0] == r[1] and not (0xD800 <= r[0] <= 0xDFFF)
 
 
-def _is_atomic(expr: str) -> bool:
-    """True when `expr` can take a quantifier without parentheses."""
-    if expr.startswith("(") and expr.endswith(")") and _balanced_outer(expr):
-        return True
-    if expr.startswith("[") and expr.endswith("]") and expr.count("[") == 1:
-        return True
-    return expr.startswith('"') and expr.endswith('"') and expr.count('"') - expr.count('\\"') == 2
-
-
-def _balanced_outer(expr: str) -> bool:
-    depth = 0
-    in_lit = in_class = False
-    i = 0
-    while i < len(expr):
-        c = expr[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_lit:
-            in_lit = c != '"'
-        elif in_class:
-            in_class = c != "]"
-        elif c == '"':
-            in_lit = True
-        elif c == "[":
-            in_class = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0 and i != len(expr) - 1:
-                return False
-        i += 1
-    return True
-
-
 @dataclass
 class CompiledPattern:
     expr: str  # GBNF for the string content, without the quotes
@@ -365,10 +328,10 @@ class CompiledPattern:
     max_length: int | None  # None: only bounded by the cap on unbounded quantifiers
 
 
-def compile_pattern(pattern: str, cap: int) -> CompiledPattern:
+def compile_pattern(pattern: str, cap: int, rules: Rules) -> CompiledPattern:
     """GBNF for the JSON-encoded content of strings that `pattern` matches (search semantics)."""
     tree = _Parser(pattern).parse()
     options = _anchored(tree)
     node = options[0] if len(options) == 1 else Alt(options)
     lo, hi = length_range(node)
-    return CompiledPattern(_Emitter(cap).emit(node), lo, hi)
+    return CompiledPattern(_Emitter(cap, rules).emit(node), lo, hi)
