@@ -3,8 +3,9 @@
 A decoder turns prompt tokens (+ an optional GBNF grammar and sampling settings) into a
 stream of tokens; `LlamaCppChatModel` owns everything around it (prompt, stop strings,
 max_tokens, counting, timing, validation). The `plain` decoder is llama-cpp-python's own
-loop, which masks the whole vocabulary with the grammar at every step. A faster decoder
-registers itself in `DECODERS` under its own name.
+loop, which masks the whole vocabulary with the grammar at every step; the `fast` decoder
+(`models.fast_decoding`) gives the same greedy output and the same sampling distribution for
+less. `DECODERS` names them.
 """
 
 from collections.abc import Callable, Generator, Sequence
@@ -29,8 +30,9 @@ class Decoder(Protocol):
         self, llm: llama_cpp.Llama, prompt: Sequence[int], gbnf: str | None, sampling: Sampling
     ) -> Generator[int, Any, None]:
         """Sampled tokens after `prompt`, end-of-generation tokens included; the caller stops
-        iterating (and closes the iterator) when it has enough. Reusing the KV cache for the
-        part of `prompt` already evaluated is the decoder's job."""
+        iterating (and closes the iterator) when it has enough. A decoder that knows the
+        grammar is complete may also just end. Reusing the KV cache for the part of `prompt`
+        already evaluated is the decoder's job."""
         ...
 
 
@@ -65,7 +67,13 @@ class PlainDecoder:
         return self._grammars[gbnf]
 
 
-DECODERS: dict[str, Callable[[], Decoder]] = {"plain": PlainDecoder}
+def _fast() -> Decoder:
+    from models.fast_decoding import FastDecoder  # it builds on this module
+
+    return FastDecoder()
+
+
+DECODERS: dict[str, Callable[[], Decoder]] = {"plain": PlainDecoder, "fast": _fast}
 
 
 def make_decoder(name: str) -> Decoder:

@@ -46,17 +46,23 @@ class LlamaCppChatModel(ChatModel):
         n_ctx: int = 4096,
         n_threads: int | None = None,
         n_gpu_layers: int = 0,
-        decoder: str | Decoder = "plain",
+        decoder: str | Decoder = "fast",
+        flash_attn: bool = False,
         chat_template: str | None = None,
     ) -> None:
         """`n_threads` (default: llama.cpp's choice) serves prompt and generation alike;
         `n_gpu_layers=-1` offloads every layer (with a CUDA/Metal build of llama.cpp);
+        `decoder` is "fast" or "plain" (same output, see `models.decoding`); `flash_attn`
+        makes batched evaluation agree bit for bit with one-token evaluation on a CPU, which
+        the fast decoder needs to verify grammar drafts in batches (but there it costs 5-35%
+        per token, more than batches save: see bench/constrained_decode.py);
         `chat_template` overrides the Jinja template stored in the GGUF. The weights load on
         first use (or `load()`); the file is checked now."""
         self.path = Path(path).expanduser()
         check_gguf_file(self.path)
         self.name = name or self.path.stem
         self.n_ctx, self.n_threads, self.n_gpu_layers = n_ctx, n_threads, n_gpu_layers
+        self.flash_attn = flash_attn
         self.decoder = make_decoder(decoder) if isinstance(decoder, str) else decoder
         self._template_override = chat_template
 
@@ -77,6 +83,7 @@ class LlamaCppChatModel(ChatModel):
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
                 n_gpu_layers=self.n_gpu_layers,
+                flash_attn=self.flash_attn,
                 verbose=False,
             )
         except ValueError as e:

@@ -39,6 +39,8 @@ class LlamaCppEntry(BaseModel):
     file: str | None = None
     revision: str | None = None
     n_ctx: int = Field(4096, ge=256)
+    decoder: str | None = None  # a name in models.decoding.DECODERS; None: the default
+    flash_attn: bool | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "LlamaCppEntry":
@@ -146,7 +148,8 @@ def load_chat_model(name_or_path: str | Path = DEFAULT_MODEL, **overrides: Any) 
     if isinstance(entry, OpenAIEntry):
         settings = entry.model_dump(exclude={"backend", "description"})
         return OpenAIChatModel(**({"name": name} | settings | overrides))
-    settings = {"name": name, "n_ctx": entry.n_ctx} | overrides
+    runtime = entry.model_dump(include={"n_ctx", "decoder", "flash_attn"}, exclude_none=True)
+    settings = {"name": name} | runtime | overrides
     return LlamaCppChatModel(local_file(name, entry), **settings)
 
 

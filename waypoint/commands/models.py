@@ -85,6 +85,55 @@ def info_command(
     console.print(table)
 
 
+@app.command("run")
+def run_command(
+    model: Annotated[str, typer.Argument(help="a registry name or a FILE.gguf")],
+    prompt: Annotated[str, typer.Argument(help="the user message")],
+    decoder: Annotated[
+        str | None,
+        typer.Option(help="fast or plain: the decode loop (same output; default: the model's)"),
+    ] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option(help="constrain to a planner Plan over these comma-separated tool names"),
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(min=1)] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0)] = 0.0,
+    threads: Annotated[int | None, typer.Option(min=1, help="llama.cpp threads")] = None,
+) -> None:
+    """Generate one reply, and say how fast: a quick check of a model and its decoder.
+
+    Examples:
+
+      waypoint models run smollm2-135m "Name three rivers."
+
+      waypoint models run smollm2-135m "Mail Ana." --plan calculate,send_email --decoder plain
+    """
+    from rich.console import Console
+
+    from models.chat_model import ModelError
+    from models.registry import load_chat_model
+    from schemas.chat import user
+    from schemas.plan import plan_model
+
+    tools = [t.strip() for t in (plan or "").split(",") if t.strip()]
+    if plan is not None and not tools:
+        raise typer.BadParameter("name at least one tool", param_hint="--plan")
+    overrides = {k: v for k, v in {"decoder": decoder, "n_threads": threads}.items() if v}
+    try:
+        chat_model = load_chat_model(model, **overrides)
+    except TypeError as e:  # a remote backend has neither
+        raise ModelError(f"--decoder and --threads are for in-process models, not {model}") from e
+    schema = plan_model(tools) if tools else None
+    completion = chat_model.complete(
+        [user(prompt)], schema=schema, max_tokens=max_tokens, temperature=temperature
+    )
+    typer.echo(completion.text)
+    speed = completion.timings.tokens_per_second(completion.completion_tokens)
+    summary = f"{completion.completion_tokens} tokens, {speed:.1f} tok/s"
+    Console(stderr=True).print(summary, style="dim")
+
+
 def _human(key: str, value: object) -> str:
     if key == "size_bytes" and isinstance(value, int):
         return f"{value / 2**20:,.1f} MiB"

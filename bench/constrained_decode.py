@@ -1,0 +1,230 @@
+"""Constrained decoding speed: (a) unconstrained, (b) llama-cpp-python's grammar path (the
+`plain` decoder), (c) the `fast` decoder — same model, same planner prompts, greedy.
+
+Each prompt is decoded by (b) and (c) under the planner's Plan grammar to its end (their
+outputs must be identical), and by (a) without a grammar for as many tokens as (b) produced.
+The prompt is cached before timing, so the clock covers the tokens: from the call to the last
+token, and for (b) and (c) on to the end of generation (which (b) learns from one more forward
+pass, and (c) from its grammar). Runs are interleaved; figures are medians over repeats, and
+ratios are medians of ratios measured side by side within a repeat.
+
+By default both attention settings run. Without flash attention (the model's default) batched
+logits differ from one-token logits, so the fast decoder checks its grammar lazily but
+evaluates one token per forward pass. With flash attention batched verification of grammar
+drafts is exact; `fast` uses it only where a batch is measured to cost well under its tokens
+one by one, and `fast_batched_drafts` always, to show what drafts do on this machine. The last
+line printed is JSON; its top-level ratios are those of `fast` in the first setting.
+
+    python bench/constrained_decode.py
+    python bench/constrained_decode.py --threads 2 --repeats 7 --attention off
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import llama_cpp
+
+from models.decoding import Decoder, PlainDecoder, Sampling
+from models.fast_decoding import FastDecoder
+from models.llamacpp import LlamaCppChatModel
+from models.registry import load_chat_model
+from models.structured import grammar_for
+from schemas.chat import Message, system, user
+from schemas.plan import plan_model
+
+TOOLS = {
+    "search_wikipedia": "finds facts about a place, a person or an organisation",
+    "calculate": "evaluates an arithmetic expression and returns the number",
+    "ask_user": "asks the user a question when the request is unclear",
+    "send_email": "sends an e-mail to an address, with a subject and a body",
+    "create_event": "adds an event with a title, a date and a place to the calendar",
+    "final_answer": "gives the user the answer and ends the run",
+}
+PLANNER = """\
+You are the planner of an agent. At each step, decide what to do next: write one task in
+plain words and choose the one tool that carries it out. The tool sees only the task.
+
+Tools:
+{tools}
+
+Reply with one JSON object with these fields, in this order: context (what is known so
+far), thoughts (what is still needed and why), task (the next step), tool (a tool name)."""
+REQUESTS = [
+    ("E-mail the mayor of Vellmar the population of Oskfjord.", ""),
+    ("How many years passed between the founding of Tarrow and that of Lisk?", ""),
+    (
+        "Put the Brenn harvest fair in my calendar.",
+        "1. task: find the date of the Brenn harvest fair (search_wikipedia)\n"
+        "   result: The Brenn harvest fair is held on 14 September in the town square.",
+    ),
+    (
+        "What is 17 times the height of Mount Orla in metres?",
+        "1. task: find the height of Mount Orla (search_wikipedia)\n"
+        "   result: Mount Orla rises 2,314 metres above the sea.",
+    ),
+]
+GREEDY = Sampling()
+
+
+def planner_messages() -> list[list[Message]]:
+    tools = "\n".join(f"- {name}: {text}" for name, text in TOOLS.items())
+    head = system(PLANNER.format(tools=tools))
+    return [
+        [head, user(f"Request: {request}\n\nSteps taken:\n{steps or '(none yet)'}")]
+        for request, steps in REQUESTS
+    ]
+
+
+@dataclass
+class Run:
+    tokens: list[int]
+    seconds: float
+
+
+def timed(
+    model: LlamaCppChatModel,
+    decoder: Decoder,
+    prompt: list[int],
+    gbnf: str | None,
+    limit: int | None = None,
+) -> Run:
+    """Decode to the end of generation (or `limit` tokens, whatever comes), timed."""
+    llm, tokens = model.llm, []
+    start = time.perf_counter()
+    stream: Generator[int, Any, None] = decoder.tokens(llm, prompt, gbnf, GREEDY)
+    for token in stream:
+        if gbnf is not None and llama_cpp.llama_vocab_is_eog(model._vocab, token):
+            break
+        tokens.append(token)
+        if len(tokens) == limit:
+            break
+    stream.close()
+    return Run(tokens, time.perf_counter() - start)
+
+
+class Setting:
+    """One attention setting: a model, its prompts, and the variants timed on them."""
+
+    def __init__(self, name: str, model: LlamaCppChatModel, fast: dict[str, FastDecoder]) -> None:
+        self.name, self.model, self.fast = name, model, fast
+        self.plain = PlainDecoder()
+        self.gbnf = grammar_for(plan_model(list(TOOLS)))
+        self.prompts = [
+            model.llm.tokenize(model.template.render(m).encode(), add_bos=False, special=True)
+            for m in planner_messages()
+        ]
+        self.lengths: list[int] = []
+        self.identical = True
+
+    def warm_up(self) -> None:
+        """Build the fast decoders' tables and fix each prompt's plan length."""
+        for prompt in self.prompts:
+            plain = timed(self.model, self.plain, prompt, self.gbnf)
+            for fast in self.fast.values():
+                self.identical &= timed(self.model, fast, prompt, self.gbnf).tokens == plain.tokens
+            self.lengths.append(len(plain.tokens))
+        for fast in self.fast.values():
+            fast.stats.drafted = fast.stats.accepted = 0
+
+    def repeat(self) -> dict[str, float]:
+        """Tokens per second of each variant over all prompts, interleaved."""
+        seconds = dict.fromkeys(["unconstrained", "plain_grammar", *self.fast], 0.0)
+        for prompt, n in zip(self.prompts, self.lengths, strict=True):
+            timed(self.model, self.plain, prompt, None, 1)  # cache the prompt: time decoding
+            seconds["unconstrained"] += timed(self.model, self.plain, prompt, None, n).seconds
+            plain = timed(self.model, self.plain, prompt, self.gbnf)
+            seconds["plain_grammar"] += plain.seconds
+            for name, fast in self.fast.items():
+                run = timed(self.model, fast, prompt, self.gbnf)
+                self.identical &= run.tokens == plain.tokens
+                seconds[name] += run.seconds
+        return {k: sum(self.lengths) / s for k, s in seconds.items()}
+
+    def summary(self, rates: list[dict[str, float]]) -> dict[str, Any]:
+        def median(key: str) -> float:
+            return statistics.median(r[key] for r in rates)
+
+        def ms(key: str) -> float:
+            return 1000 / median(key)
+
+        result: dict[str, Any] = {
+            "tokens_per_repeat": sum(self.lengths),
+            "identical_greedy_output": self.identical,
+            "unconstrained_tok_s": round(median("unconstrained"), 2),
+            "plain_grammar_tok_s": round(median("plain_grammar"), 2),
+            # What bounds a decoder without batches: a forward pass per token, where plain
+            # adds a full-vocabulary mask.
+            "forward_pass_ms": round(ms("unconstrained"), 1),
+            "plain_mask_ms": round(ms("plain_grammar") - ms("unconstrained"), 1),
+        }
+        for name, fast in self.fast.items():
+            stats = fast.stats
+            result[name] = {
+                "batched_drafts": fast.batched,
+                "tok_s": round(median(name), 2),
+                "ms_per_token": round(ms(name), 1),
+                "ratio_vs_unconstrained": _ratio(rates, name, "unconstrained"),
+                "ratio_vs_plain_grammar": _ratio(rates, name, "plain_grammar"),
+                "draft_tokens": stats.drafted,
+                "draft_acceptance": round(stats.accepted / stats.drafted, 3)
+                if stats.drafted
+                else None,
+            }
+        return result
+
+
+def _ratio(rates: list[dict[str, float]], key: str, over: str) -> float:
+    """The median of the ratios measured side by side, repeat by repeat."""
+    return round(statistics.median(r[key] / r[over] for r in rates), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m", help="a registry name or a GGUF")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--attention", choices=["off", "flash", "both"], default="both")
+    args = parser.parse_args()
+    settings = []
+    for name in ["off", "flash"] if args.attention == "both" else [args.attention]:
+        model = load_chat_model(args.model, n_threads=args.threads, flash_attn=name == "flash")
+        if not isinstance(model, LlamaCppChatModel):
+            parser.error(f"{args.model} is not an in-process GGUF model")
+        fast = {"fast": FastDecoder()}
+        if name == "flash":
+            fast["fast_batched_drafts"] = FastDecoder(batch_drafts=True)
+        settings.append(Setting(name, model.load(), fast))
+    for setting in settings:
+        setting.warm_up()
+    rates: dict[str, list[dict[str, float]]] = {s.name: [] for s in settings}
+    for _ in range(args.repeats):
+        for setting in settings:
+            rates[setting.name].append(setting.repeat())
+    results = {s.name: s.summary(rates[s.name]) for s in settings}
+    for name, result in results.items():
+        print(f"attention={name}: {json.dumps(result)}")
+    first = results[settings[0].name]
+    headline = {
+        "bench": "constrained_decode",
+        "model": settings[0].model.name,
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "attention": settings[0].name,
+        "ratio_vs_unconstrained": first["fast"]["ratio_vs_unconstrained"],
+        "ratio_vs_plain_grammar": first["fast"]["ratio_vs_plain_grammar"],
+        "identical_greedy_output": all(r["identical_greedy_output"] for r in results.values()),
+    }
+    print(json.dumps(headline | {"settings": results}))
+
+
+if __name__ == "__main__":
+    main()
