@@ -65,14 +65,16 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    from schemas.grammar import compile_grammar
+    from schemas.grammar import GrammarOptions, compile_grammar
     from schemas.plan import plan_model
 
     plan = plan_model(TOOLS)
     plan_schema = plan.model_json_schema()
     plan_text = json.dumps(plan_schema)
+    # llama.cpp's converter closes objects without additionalProperties: compare that language
+    closed = GrammarOptions(additional_properties=False)
     ours_plan, base_plan = interleaved(
-        lambda: compile_grammar(plan_schema),
+        lambda: compile_grammar(plan_schema, closed),
         lambda: json_schema_to_gbnf(plan_text),
         args.rounds,
         200,

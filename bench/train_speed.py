@@ -15,7 +15,6 @@ them as SFT JSONL, which is how the smoke fine-tune in the finetune README is re
 import argparse
 import json
 import random
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -187,27 +186,43 @@ def write_dataset(path: Path, requests: int, seed: int) -> int:
     return len(examples)
 
 
-def cpu_speed(precision: str, steps: int, batch_size: int, dataset: Path) -> dict:
-    with tempfile.TemporaryDirectory() as out:
-        config = TrainConfig(
-            dataset=dataset, out=Path(out), precision=precision, max_steps=steps,
-            batch_size=batch_size, grad_accum=1, max_length=512, logging_steps=steps,
-            save_steps=10 * steps,
-        )  # fmt: skip
-        result = train(config, console=Console(stderr=True, quiet=True))
+def _measure(config: TrainConfig) -> dict:
+    """Train `config.max_steps` steps; figures from the steps alone (no load, no eval)."""
+    result = train(config, console=Console(stderr=True, quiet=True))
+    steps = result.steps
     return {
-        "device": "cpu",
-        "model": "smollm2-135m (bundled, dequantized)",
-        "method": f"LoRA r=16 all-linear, {precision} weights",
-        "batch_size": batch_size,
         "steps": steps,
+        "batch_size": config.batch_size,
+        "tokens": result.tokens,
         "tokens_per_second": result.tokens_per_second,
         "seconds_per_step": round(result.train_seconds / steps, 2),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "cpu_seconds_per_step": round(result.train_cpu_seconds / steps, 2),
+        "tokens_per_cpu_second": round(result.tokens / result.train_cpu_seconds, 1),
     }
 
 
-def cuda_qlora_speed(steps: int, batch_size: int, dataset: Path) -> dict:
+def _settings(data: tuple[Path, Path], out: Path, steps: int, batch_size: int) -> dict:
+    train_file, eval_file = data
+    return {
+        "dataset": train_file, "eval_dataset": eval_file, "out": out, "max_steps": steps,
+        "batch_size": batch_size, "grad_accum": 1, "logging_steps": steps,
+        "save_steps": 10 * steps,
+    }  # fmt: skip
+
+
+def cpu_speed(precision: str, steps: int, batch_size: int, data: tuple[Path, Path]) -> dict:
+    with tempfile.TemporaryDirectory() as out:
+        settings = _settings(data, Path(out), steps, batch_size)
+        config = TrainConfig(**settings, precision=precision, max_length=512)
+        return {
+            "device": "cpu",
+            "model": "smollm2-135m (bundled, dequantized)",
+            "method": f"LoRA r=16 all-linear, {precision} weights",
+            **_measure(config),
+        }
+
+
+def cuda_qlora_speed(steps: int, batch_size: int, data: tuple[Path, Path]) -> dict:
     """A 7B-shaped Llama (random bf16 weights, saved once) through the real QLoRA path."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
@@ -229,21 +244,17 @@ def cuda_qlora_speed(steps: int, batch_size: int, dataset: Path) -> dict:
         # The bundled tokenizer fits: the random model shares its 49152-token vocabulary.
         AutoTokenizer.from_pretrained(resolve_base("smollm2-135m")).save_pretrained(base)
         torch.cuda.reset_peak_memory_stats()
+        attention = ["q_proj", "k_proj", "v_proj", "o_proj"]
         config = TrainConfig(
-            dataset=dataset, out=Path(tmp) / "run", base=str(base), precision="4bit",
-            max_steps=steps, batch_size=batch_size, grad_accum=1, max_length=1024,
-            logging_steps=steps, save_steps=10 * steps,
-            lora={"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
+            **_settings(data, Path(tmp) / "run", steps, batch_size),
+            base=str(base), precision="4bit", max_length=1024, lora={"target_modules": attention},
         )  # fmt: skip
-        result = train(config, console=Console(stderr=True, quiet=True))
+        figures = _measure(config)
     return {
         "device": torch.cuda.get_device_name(),
         "model": "7B-shaped Llama (random weights)",
         "method": "QLoRA nf4 + double quant, bf16 compute, r=16 attention projections",
-        "batch_size": batch_size,
-        "steps": steps,
-        "seconds_per_step": round(result.train_seconds / steps, 2),
-        "tokens_per_second": result.tokens_per_second,
+        **figures,
         "peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated() / 2**30, 2),
     }
 
@@ -264,17 +275,19 @@ def main() -> None:
     import torch
 
     with tempfile.TemporaryDirectory() as tmp:
-        dataset = Path(tmp) / "toy.jsonl"
-        write_dataset(dataset, args.requests, args.seed)
+        # Validation runs at start and end of every run; one request keeps it out of the way.
+        data = (Path(tmp) / "train.jsonl", Path(tmp) / "eval.jsonl")
+        write_dataset(data[0], args.requests, args.seed)
+        write_dataset(data[1], 1, args.seed + 1)
         started = time.perf_counter()
         if torch.cuda.is_available():
-            results = [cuda_qlora_speed(args.steps, args.batch_size, dataset)]
+            results = [cuda_qlora_speed(args.steps, args.batch_size, data)]
         else:
-            results = [cpu_speed(p, args.steps, args.batch_size, dataset) for p in ("fp32", "bf16")]
+            results = [cpu_speed(p, args.steps, args.batch_size, data) for p in ("fp32", "bf16")]
     summary: dict = {"results": results, "wall_seconds": round(time.perf_counter() - started, 1)}
     if len(results) == 2:  # the CPU pair, measured side by side
-        fp32, bf16 = (r["tokens_per_second"] for r in results)
-        summary["bf16_over_fp32_tokens_per_second"] = round(bf16 / fp32, 2)
+        fp32, bf16 = (r["tokens_per_cpu_second"] for r in results)
+        summary["bf16_over_fp32_tokens_per_cpu_second"] = round(bf16 / fp32, 2)
     print(json.dumps(summary, indent=2))
 
 

@@ -4,23 +4,18 @@ Defaults train the bundled model on a CPU; the reference QLoRA recipe for a 7B p
 one GPU (seed 003) differs only in `base` and in what `precision="auto"` picks on CUDA.
 """
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.bundled import BUNDLED_NAME
-from schemas.errors import WaypointError
+from schemas.settings import load_settings
 
 RUN_FILE = "finetune.json"  # a run's settings, in its folder and next to its adapter
 
 Precision = Literal["auto", "4bit", "bf16", "fp32"]
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
-
-
-class ConfigError(WaypointError):
-    """A training config file or override is invalid."""
 
 
 class LoraSettings(BaseModel):
@@ -72,28 +67,4 @@ class TrainConfig(BaseModel):
 
 def load_config(path: Path | None, overrides: dict[str, Any]) -> TrainConfig:
     """The TOML file (if any) with `overrides` on top; keys like "lora.r" reach into tables."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text())
-        except OSError as e:
-            raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path} is not valid TOML: {e}") from e
-    for key, value in overrides.items():
-        *tables, leaf = key.split(".")
-        node = data
-        for table in tables:
-            node = node.setdefault(table, {})
-        node[leaf] = value
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(_first_problem(e, path)) from e
-
-
-def _first_problem(error: ValidationError, path: Path | None) -> str:
-    problem = error.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"]) or "config"
-    source = f" in {path}" if path else ""
-    return f"training config{source}: {where}: {problem['msg']}"
+    return load_settings(TrainConfig, path, overrides, "training config")

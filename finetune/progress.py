@@ -2,7 +2,8 @@
 
 Tokens/s counts the non-padding tokens of the batches trained on, over the time spent in
 optimizer steps only (evaluation and checkpoint saving are left out), so it is the figure
-a benchmark compares.
+a benchmark compares. The CPU time of those steps (all threads of this process) is kept
+beside it: on a shared machine, wall time says as much about the neighbours as about us.
 """
 
 import time
@@ -16,10 +17,11 @@ class TrainingProgress(TrainerCallback):
     def __init__(self, console: Console) -> None:
         self.console = console
         self.train_seconds = 0.0
+        self.train_cpu_seconds = 0.0
         self.tokens = 0
         self._progress: Progress | None = None
         self._task = 0
-        self._step_started = 0.0
+        self._step_started = self._cpu_started = 0.0
         self._tokens_at_start = 0
 
     @property
@@ -49,11 +51,13 @@ class TrainingProgress(TrainerCallback):
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
     ) -> None:
         self._step_started = time.perf_counter()
+        self._cpu_started = time.process_time()
 
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
     ) -> None:
         self.train_seconds += time.perf_counter() - self._step_started
+        self.train_cpu_seconds += time.process_time() - self._cpu_started
         self.tokens = state.num_input_tokens_seen - self._tokens_at_start
         self._update(
             completed=state.global_step,
@@ -69,8 +73,15 @@ class TrainingProgress(TrainerCallback):
         logs: dict[str, float] | None = None,
         **kwargs,
     ) -> None:
-        if logs and "loss" in logs:
-            self._update(loss=f"{logs['loss']:.4f}")
+        if not logs or "loss" not in logs:
+            return
+        self._update(loss=f"{logs['loss']:.4f}")
+        if self._progress is not None and not self.console.is_terminal:
+            # A log file gets no live bar: one line per logging step instead.
+            self._line(
+                f"step {state.global_step}/{state.max_steps}  loss {logs['loss']:.4f}  "
+                f"{self.tokens_per_second:.0f} tok/s"
+            )
 
     def on_evaluate(
         self,
@@ -83,11 +94,10 @@ class TrainingProgress(TrainerCallback):
         if not metrics or "eval_loss" not in metrics:
             return
         self._update(val=f"{metrics['eval_loss']:.4f}")
-        if self._progress is not None:
-            self._progress.console.print(
-                f"epoch {state.epoch:.2f}  step {state.global_step}  "
-                f"validation loss {metrics['eval_loss']:.4f}"
-            )
+        self._line(
+            f"epoch {state.epoch or 0:.2f}  step {state.global_step}  "
+            f"validation loss {metrics['eval_loss']:.4f}"
+        )
 
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
@@ -95,6 +105,10 @@ class TrainingProgress(TrainerCallback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+    def _line(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, highlight=False, soft_wrap=True)
 
     def _update(self, **fields: object) -> None:
         if self._progress is not None:

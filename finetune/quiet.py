@@ -16,4 +16,5 @@ def quiet_libraries() -> None:
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()  # "Loading weights" on every model load
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl|peft)")

@@ -57,8 +57,10 @@ class TrainResult(BaseModel):
     skipped_too_long: int
     losses: list[tuple[int, float]]  # (step, training loss) as logged
     val_losses: list[tuple[int, float]]  # (step, validation loss): at start, after each epoch
+    tokens: int  # non-padding tokens trained on in this session (not before a resume)
     tokens_per_second: float
-    train_seconds: float
+    train_seconds: float  # wall time in optimizer steps
+    train_cpu_seconds: float  # CPU time of this process in those steps, all threads
 
 
 def train(
@@ -82,7 +84,7 @@ def train(
     from finetune.progress import TrainingProgress
 
     hardware = choose_hardware(config.precision, config.gradient_checkpointing)
-    console.print(hardware.describe(), highlight=False)
+    console.print(hardware.describe(), highlight=False, soft_wrap=True)
     source = resolve_base(config.base)
     tokenizer = load_tokenizer(source)
     train_set, val_set, skipped = _encode(config, train_examples, val_examples, tokenizer, console)
@@ -190,6 +192,7 @@ def _encode(
     console.print(
         f"data: {len(train_set)} training, {len(val_set)} validation examples{note}",
         highlight=False,
+        soft_wrap=True,
     )
     return train_set, val_set, left_out
 
@@ -259,6 +262,8 @@ def _result(
         skipped_too_long=skipped,
         losses=[(h["step"], h["loss"]) for h in history if "loss" in h],
         val_losses=[(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h],
+        tokens=progress.tokens,
         tokens_per_second=round(progress.tokens_per_second, 1),
         train_seconds=round(progress.train_seconds, 1),
+        train_cpu_seconds=round(progress.train_cpu_seconds, 1),
     )

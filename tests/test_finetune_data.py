@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from finetune.config import ConfigError, load_config
+from finetune.config import load_config
 from finetune.loss_mask import IGNORE_INDEX, encode, encode_all, observation_spans
 from finetune.sft_data import DatasetError, read_examples, split_by_request
 from planner.prompts import fine_tuned_messages
@@ -14,6 +14,7 @@ from schemas.chat import assistant
 from schemas.dataset import SFTExample
 from schemas.errors import WaypointError
 from schemas.plan import PlanRecord
+from schemas.settings import SettingsError
 from schemas.trajectory import Scratchpad, Step
 
 _NAMES = ["Vantor", "Kelmir", "Sulbra", "Quenta", "Doravel", "Pimsk"]
@@ -182,7 +183,7 @@ def test_config_file_with_overrides(tmp_path):
     ],
 )
 def test_config_errors_name_the_setting(overrides, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(SettingsError, match=message):
         load_config(None, {"dataset": "d.jsonl", "out": "run", **overrides})
 
 

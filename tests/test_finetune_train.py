@@ -39,6 +39,16 @@ class StartingStep(TrainerCallback):
         self.step = state.global_step
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """On a 2-core machine shared with other jobs, two torch threads spin-wait on each
+    other; one thread trains faster there (and the speed of a test is not its subject)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sft")

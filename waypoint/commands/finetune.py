@@ -92,8 +92,10 @@ def train_command(
         f"done: {result.steps} steps, validation loss {first:.4f} → {last:.4f}, "
         f"{result.tokens_per_second:.0f} training tokens/s; adapter in {result.adapter}",
         highlight=False,
+        soft_wrap=True,
     )
-    console.print(f"next: waypoint finetune merge {result.adapter} --out {out / 'merged'}")
+    merge_hint = f"next: waypoint finetune merge {result.adapter} --out {out / 'merged'}"
+    console.print(merge_hint, highlight=False, soft_wrap=True)
 
 
 @app.command("merge")
@@ -110,4 +112,4 @@ def merge_command(
     from finetune.merge import merge
 
     merge(adapter, out, base=base, dtype=dtype)
-    Console(stderr=True).print(f"merged model in {out}", highlight=False)
+    Console(stderr=True).print(f"merged model in {out}", highlight=False, soft_wrap=True)
