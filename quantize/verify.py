@@ -34,15 +34,22 @@ OnStep = Callable[[str, int, int], None]
 """Progress: (what is running, steps done, steps in all)."""
 
 
-class FileAgreement(BaseModel):
+class PlanAgreement(BaseModel):
+    same_tool: float
+    task_similarity: float
+    identical: float
+
+
+class FileAgreement(PlanAgreement):
+    """A file against the reference model; `baseline`: its plans against those of the
+    baseline file (the f16 GGUF), where one was named."""
+
     path: Path
     file_type: str
     size_bytes: int
     parse_rate: float
-    same_tool: float
-    task_similarity: float
-    identical: float
     logprob_drift: float
+    baseline: PlanAgreement | None = None
 
 
 class VerifyReport(BaseModel):
@@ -70,11 +77,15 @@ def verify(
     *,
     max_tokens: int = MAX_PLAN_TOKENS,
     threads: int = 0,
+    baseline: Path | None = None,
     on_step: OnStep | None = None,
 ) -> VerifyReport:
-    """Compare every GGUF in `files` with the HF model in `reference_dir` on `prompts`."""
+    """Compare every GGUF in `files` with the HF model in `reference_dir` on `prompts`, and
+    with `baseline` (one of `files`, decoded by the same engine) where given."""
     if not prompts:
         raise VerifyError("no prompts to verify on")
+    if baseline is not None and baseline not in files:
+        raise VerifyError(f"the baseline {baseline} is not among the files verified")
     for path in files:
         _check_file(path)
     plan_class = plan_model(tool_names)
@@ -90,7 +101,7 @@ def verify(
         reference.logprobs(p.ids, c) for p, c in zip(encoded, reference_tokens, strict=True)
     ]
     gbnf = compile_grammar(plan_class).gbnf
-    results = []
+    results, plans = [], {}
     for path in files:
         candidate = _Candidate(path, reference.vocab_size, threads, _context(encoded, max_tokens))
         decoded, drifts = [], []
@@ -100,7 +111,12 @@ def verify(
             drifts.append(np.abs(candidate.logprobs(prompt.ids, tokens) - reference_logprobs[i]))
             decoded.append(_parse(candidate.decode(prompt.ids, gbnf, max_tokens), plan_class))
         candidate.close()
+        plans[path] = decoded
         results.append(_agreement(path, expected, decoded, np.concatenate(drifts)))
+    if baseline is not None:
+        for result in results:
+            if result.path != baseline:
+                result.baseline = _plan_agreement(plans[baseline], plans[result.path])
     return VerifyReport(
         reference=reference_dir,
         prompts=len(encoded),
@@ -131,21 +147,24 @@ def _parse(text: str, plan_class: type[PlanRecord]) -> _Decoded:
 def _agreement(
     path: Path, expected: list[_Decoded], decoded: list[_Decoded], drift: np.ndarray
 ) -> FileAgreement:
-    pairs = [(e.plan, d.plan) for e, d in zip(expected, decoded, strict=True)]
-    both = [(e, d) if e and d else None for e, d in pairs]
     return FileAgreement(
+        **_plan_agreement(expected, decoded).model_dump(),
         path=path,
         file_type=file_type(path),
         size_bytes=path.stat().st_size,
         parse_rate=_share(d.plan is not None for d in decoded),
-        same_tool=_share(p is not None and p[0].tool == p[1].tool for p in both),
-        task_similarity=float(
-            np.mean(
-                [SequenceMatcher(None, p[0].task, p[1].task).ratio() if p else 0.0 for p in both]
-            )
-        ),
-        identical=_share(p is not None and p[0].model_dump() == p[1].model_dump() for p in both),
         logprob_drift=float(drift.mean()) if drift.size else 0.0,
+    )
+
+
+def _plan_agreement(expected: list[_Decoded], decoded: list[_Decoded]) -> PlanAgreement:
+    pairs = [(e.plan, d.plan) for e, d in zip(expected, decoded, strict=True)]
+    both = [(e, d) if e and d else None for e, d in pairs]
+    similarity = [SequenceMatcher(None, p[0].task, p[1].task).ratio() if p else 0.0 for p in both]
+    return PlanAgreement(
+        same_tool=_share(p is not None and p[0].tool == p[1].tool for p in both),
+        task_similarity=float(np.mean(similarity)),
+        identical=_share(p is not None and p[0].model_dump() == p[1].model_dump() for p in both),
     )
 
 

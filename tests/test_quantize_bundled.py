@@ -3,6 +3,7 @@
 transformers token for token; then quantized to Q8_0 and Q4_K_M and checked as a planner."""
 
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -172,15 +173,20 @@ def test_quantized_files_write_grammar_valid_plans(quantized, qtype):
             assert plan.tool in ATLAS_TOOL_NAMES
 
 
-def test_verify_measures_agreement_and_drift(hf_dir, f16_gguf, quantized):
+def test_verify_measures_agreement_and_drift(hf_dir, f16_gguf, quantized, tmp_path):
     q4 = quantized[0]["Q4_K_M"].path
-    report = verify(hf_dir, [f16_gguf, q4], atlas_prompts(2), ATLAS_TOOL_NAMES, threads=1)
-    f16, q4_row = report.files
+    twin = tmp_path / "twin.f16.gguf"  # the f16 file again: the same engine agrees fully
+    shutil.copyfile(f16_gguf, twin)
+    files = [f16_gguf, q4, twin]
+    report = verify(hf_dir, files, atlas_prompts(2), ATLAS_TOOL_NAMES, threads=1, baseline=f16_gguf)
+    f16, q4_row, twin_row = report.files
     assert report.prompts == 2 and report.reference_parse_rate == 1.0
     assert (f16.file_type, q4_row.file_type) == ("F16", "Q4_K_M")
     assert f16.parse_rate == 1.0 and f16.same_tool == 1.0
     assert f16.logprob_drift < 0.05
     assert f16.logprob_drift < q4_row.logprob_drift
+    assert f16.baseline is None and q4_row.baseline is not None
+    assert twin_row.baseline is not None and twin_row.baseline.identical == 1.0
     assert VerifyReport.model_validate_json(report.model_dump_json()) == report
 
 

@@ -89,6 +89,8 @@ def test_verify_refuses_missing_inputs(tmp_path, bundled_path):
         verify(tmp_path, [tmp_path / "x.gguf"], [[]], ["final_answer"])
     with pytest.raises(VerifyError, match="not a Hugging Face model folder"):
         verify(tmp_path, [bundled_path], [[]], ["final_answer"])
+    with pytest.raises(VerifyError, match="is not among the files verified"):
+        verify(tmp_path, [bundled_path], [[]], ["final_answer"], baseline=tmp_path / "f16.gguf")
     bad = tmp_path / "val.jsonl"
     bad.write_text('{"request_id": "r"}\n')
     with pytest.raises(VerifyError, match="line 1: not an SFT example"):

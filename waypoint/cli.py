@@ -7,7 +7,17 @@ import typer
 from rich.console import Console
 
 from schemas.errors import WaypointError
-from waypoint.commands import agent, evals, finetune, grammar, index, models, quantize, simulate
+from waypoint.commands import (
+    agent,
+    evals,
+    finetune,
+    grammar,
+    index,
+    models,
+    pipeline,
+    quantize,
+    simulate,
+)
 
 app = typer.Typer(
     name="waypoint",
@@ -27,6 +37,7 @@ app.add_typer(quantize.app, name="quantize")
 app.command("export")(quantize.export_command)
 app.command("chat")(agent.chat_command)
 app.command("ask")(agent.ask_command)
+app.command("pipeline")(pipeline.pipeline_command)
 
 
 def main() -> None:

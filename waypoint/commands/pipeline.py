@@ -1,0 +1,72 @@
+"""`waypoint pipeline`: simulation → fine-tune → merge → GGUF → quantize → evaluate → report."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+Opt = typer.Option
+
+
+def pipeline_command(
+    out: Annotated[Path, Opt("--out", "-o", help="the pipeline folder (resumable)")],
+    world: Annotated[str | None, Opt(help="atlas (offline, gold answers) or llm (teacher)")] = None,
+    base: Annotated[str | None, Opt(help="model to fine-tune: HF id, HF folder, GGUF")] = None,
+    teacher: Annotated[str | None, Opt(help="llm world: the teacher model's name")] = None,
+    config: Annotated[Path | None, Opt("--config", "-c", help="TOML with every knob")] = None,
+    train_requests: Annotated[int | None, Opt(help="simulated training requests")] = None,
+    eval_requests: Annotated[int | None, Opt(help="held-out evaluation requests")] = None,
+    eval_runs: Annotated[int | None, Opt(help="evaluation runs per fine-tuned planner")] = None,
+    settings: Annotated[
+        list[str] | None, Opt("--set", help="any knob as KEY=VALUE (TOML value), repeatable")
+    ] = None,
+) -> None:
+    """Run the whole loop and write a report; rerun the same command to continue.
+
+    Stages: requests, trajectories, judge, package (sim/), finetune (train/), merge
+    (merged/), export and quantize (gguf/, registered by name), verify, evaluate (eval/),
+    report (report/pipeline.md, report.png). Finished stages are never redone; Ctrl-C keeps
+    what is done.
+
+    Examples:
+
+      waypoint pipeline --world atlas --base smollm2-135m --out runs/pipeline
+
+      waypoint pipeline --out runs/tiny --train-requests 40 --set finetune.max_steps=10
+
+      waypoint pipeline --world llm --teacher gpt-4o --base mistralai/Mistral-7B-v0.1 \\
+          --config finetune/pipeline-7b.toml --out runs/7b
+    """
+    from schemas.settings import load_settings
+    from waypoint.pipeline import Pipeline, PipelineConfig
+
+    given: dict[str, Any] = {
+        "world": world, "base": base, "teacher": teacher, "train_requests": train_requests,
+        "eval_requests": eval_requests, "eval_runs": eval_runs,
+    }  # fmt: skip
+    overrides = {k: v for k, v in given.items() if v is not None} | parse_sets(settings or [])
+    pipeline_config = load_settings(PipelineConfig, config, overrides, "pipeline config")
+    console = Console(stderr=True)
+    state = Pipeline(pipeline_config, out, console).run()
+    total = sum(r.seconds for r in state.stages.values())
+    report = state.stages["report"].result["markdown"]
+    console.print(f"pipeline done in {total / 60:.1f} min; report: {report}", highlight=False)
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """`finetune.epochs=3` → {"finetune.epochs": 3}: values are TOML (strings may be bare)."""
+    import tomllib
+
+    from schemas.settings import SettingsError
+
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(f"--set takes KEY=VALUE, not {pair!r}")
+        try:
+            parsed[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed[key.strip()] = value  # a bare string: --set name=mine
+    return parsed

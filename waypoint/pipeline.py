@@ -1,0 +1,345 @@
+"""One command from simulation to a quantized, evaluated planner.
+
+Stages run in order, each into its own folder under the pipeline folder:
+
+    sim/      requests → trajectories → ratings → dataset    (finetune.simulation)
+    train/    the LoRA / QLoRA run: checkpoints, adapter      (finetune.train)
+    merged/   base + adapter, a Hugging Face folder           (finetune.merge)
+    gguf/     planner.f16.gguf and its quantizations          (quantize)
+    eval/     the held-out evaluation run                     (evals)
+    report/   report.md, report.png, summary.json
+
+`pipeline.json` records every finished stage with its result and wall time. A rerun skips
+finished stages and continues an unfinished one where the stage can (trajectories, ratings,
+training checkpoints and evaluation records all resume). This module only wires: every
+stage is a call into the library folder that owns it.
+"""
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from rich.console import Console
+
+from models.bundled import BUNDLED_NAME
+from schemas.errors import WaypointError
+
+STATE_FILE = "pipeline.json"
+SIM, TRAIN, MERGED, GGUF, EVAL, REPORT = "sim", "train", "merged", "gguf", "eval", "report"
+
+
+class PipelineError(WaypointError):
+    pass
+
+
+class PipelineInterrupted(PipelineError):
+    exit_code = 130
+
+
+class PipelineConfig(BaseModel):
+    """Every knob of the loop; defaults run the atlas world on a CPU in about half an hour."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    world: Literal["atlas", "llm"] = "atlas"
+    base: str = Field(BUNDLED_NAME, description="the model to fine-tune: HF id, folder, GGUF")
+    teacher: str | None = Field(None, description="llm world: the teacher's registry name")
+    train_seed: int = Field(1, description="world (atlas) or generation (llm) seed for training")
+    train_requests: int = Field(130, ge=5)
+    eval_seed: int = Field(2, description="a different seed: entities never seen in training")
+    eval_requests: int = Field(20, ge=1)
+    eval_runs: int = Field(3, ge=1, description="runs of each fine-tuned planner")
+    baseline_runs: int = Field(1, ge=1, description="runs of the zero-shot base planner")
+    eval_temperature: float = Field(0.3, ge=0.0, description="sampling of the model planners")
+    quant_types: list[str] = Field(default_factory=lambda: ["Q8_0", "Q4_K_M"])
+    eval_types: list[str] = Field(
+        default_factory=lambda: ["Q4_K_M"],
+        description="quantized planners evaluated (every one is verified against f16)",
+    )
+    export_dtype: Literal["f16", "bf16", "f32"] = "f16"
+    verify_prompts: int = Field(20, ge=1)
+    name: str = Field("planner", description="file stem and registry prefix of the planner")
+    zero_shot: str | None = Field(
+        BUNDLED_NAME, description="the zero-shot baseline's model (registry name or GGUF), or none"
+    )
+    finetune: dict[str, Any] = Field(
+        default_factory=dict, description="training settings (finetune.config.TrainConfig)"
+    )
+
+    @model_validator(mode="after")
+    def _valid_training_settings(self) -> "PipelineConfig":
+        """Fail now on a misspelt training knob, not after the simulation."""
+        from finetune.config import TrainConfig
+
+        owned = {"dataset", "eval_dataset", "out", "base"} & self.finetune.keys()
+        if owned:
+            raise ValueError(f"the pipeline sets {', '.join(sorted(owned))} itself")
+        unmade = set(self.eval_types) - set(self.quant_types)
+        if unmade:
+            raise ValueError(f"eval_types {', '.join(sorted(unmade))} are not in quant_types")
+        TrainConfig.model_validate({**self.finetune, "dataset": "-", "out": "-"})
+        return self
+
+
+# Under the user's `finetune` settings: what fits a 135M planner into the half hour on two CPU
+# cores (~85 training tokens/s, so ~75k tokens, one pass over ~130 requests). One example
+# per micro-batch wastes no compute on padding; a high LoRA rate makes the few steps count.
+CPU_TRAINING = {"epochs": 1.0, "learning_rate": 1e-3, "batch_size": 1, "grad_accum": 4}
+
+
+class StageRecord(BaseModel):
+    seconds: float
+    finished: datetime
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class PipelineState(BaseModel):
+    config: PipelineConfig
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+
+
+class Pipeline:
+    """The stages over one folder; `run()` does whatever is not yet done."""
+
+    def __init__(self, config: PipelineConfig, out: Path, console: Console | None = None) -> None:
+        self.config = config
+        self.out = out
+        self.console = console or Console(stderr=True)
+        self.state = self._load_state()
+        self._teacher: Any = None
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _load_state(self) -> PipelineState:
+        path = self.out / STATE_FILE
+        if not path.is_file():
+            return PipelineState(config=self.config)
+        state = PipelineState.model_validate_json(path.read_text())
+        if state.config != self.config:
+            changed = [
+                k for k in PipelineConfig.model_fields
+                if getattr(state.config, k) != getattr(self.config, k)
+            ]  # fmt: skip
+            raise PipelineError(
+                f"{self.out} holds a pipeline with other settings ({', '.join(changed)}); "
+                "use a new --out folder or the same settings to continue it"
+            )
+        return state
+
+    def _save_state(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        tmp = self.out / (STATE_FILE + ".tmp")
+        tmp.write_text(self.state.model_dump_json(indent=2))
+        tmp.replace(self.out / STATE_FILE)  # atomic: a crash never leaves half a state file
+
+    def stages(self) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+        return [
+            ("requests", self.requests),
+            ("trajectories", self.trajectories),
+            ("judge", self.judge),
+            ("package", self.package),
+            ("finetune", self.finetune),
+            ("merge", self.merge),
+            ("export", self.export),
+            ("quantize", self.quantize),
+            ("verify", self.verify),
+            ("evaluate", self.evaluate),
+            ("report", self.report),
+        ]
+
+    def run(self) -> PipelineState:
+        self._save_state()
+        for name, stage in self.stages():
+            if name in self.state.stages:
+                self.console.print(f"[dim]✓ {name} (done before)[/]")
+                continue
+            self.console.rule(f"[bold]{name}")
+            started = time.perf_counter()
+            try:
+                result = stage()
+            except KeyboardInterrupt:
+                raise PipelineInterrupted(
+                    f"interrupted in stage {name}; finished stages are kept in {self.out}: "
+                    "run the same command to continue"
+                ) from None
+            seconds = time.perf_counter() - started
+            record = StageRecord(seconds=seconds, finished=datetime.now(UTC), result=result)
+            self.state.stages[name] = record
+            self._save_state()
+            self.console.print(f"[green]✓ {name}[/] in {seconds:.1f} s", highlight=False)
+        return self.state
+
+    def result(self, stage: str) -> dict[str, Any]:
+        return self.state.stages[stage].result
+
+    # -- simulation -------------------------------------------------------------------------
+
+    @property
+    def sim(self) -> Path:
+        return self.out / SIM
+
+    def teacher(self) -> Any:
+        """The teacher model of the llm world, loaded once; None for atlas."""
+        if self.config.world == "atlas":
+            return None
+        if self._teacher is None:
+            from models.registry import load_chat_model
+
+            if not self.config.teacher:
+                raise PipelineError("the llm world needs a teacher: set teacher = MODEL")
+            self._teacher = load_chat_model(self.config.teacher)
+        return self._teacher
+
+    def requests(self) -> dict[str, Any]:
+        from finetune.simulation import simulate_requests
+
+        made = simulate_requests(
+            self.config.world,
+            self.sim,
+            self.config.train_requests,
+            seed=self.config.train_seed,
+            teacher=self.teacher(),
+        )
+        return {"requests": len(made)}
+
+    def trajectories(self) -> dict[str, Any]:
+        from finetune.simulation import simulate_trajectories
+
+        summary = simulate_trajectories(self.config.world, self.sim, teacher=self.teacher())
+        return summary.model_dump(exclude={"failures"})
+
+    def judge(self) -> dict[str, Any]:
+        from finetune.simulation import simulate_judge
+
+        summary = simulate_judge(self.config.world, self.sim, teacher=self.teacher())
+        return summary.model_dump(exclude={"failures"})
+
+    def package(self) -> dict[str, Any]:
+        from finetune.package import stats_table
+        from finetune.simulation import simulate_package
+
+        dataset = simulate_package(self.config.world, self.sim)
+        self.console.print(stats_table(dataset.stats))
+        return dataset.stats.model_dump(mode="json")
+
+    # -- training and export ----------------------------------------------------------------
+
+    def finetune(self) -> dict[str, Any]:
+        from finetune.config import load_config
+        from finetune.simulation import DATASET
+        from finetune.train import train
+
+        dataset = self.sim / DATASET
+        settings = {
+            **CPU_TRAINING,
+            **self.config.finetune,
+            "dataset": str(dataset / "train.jsonl"),
+            "eval_dataset": str(dataset / "validation.jsonl"),
+            "out": str(self.out / TRAIN),
+            "base": self.config.base,
+        }
+        config = load_config(None, settings)
+        resume = (self.out / TRAIN).is_dir() and any((self.out / TRAIN).glob("checkpoint-*"))
+        result = train(config, resume=resume, console=self.console)
+        return result.model_dump(mode="json", exclude={"losses"})
+
+    def merge(self) -> dict[str, Any]:
+        import shutil
+
+        from finetune.merge import merge
+
+        merged = self.out / MERGED
+        shutil.rmtree(merged, ignore_errors=True)  # a half-written merge from a killed run
+        merge(Path(self.result("finetune")["adapter"]), merged)
+        return {"merged": str(merged)}
+
+    def export(self) -> dict[str, Any]:
+        from quantize.export import export
+
+        path = self.out / GGUF / f"{self.config.name}.{self.config.export_dtype}.gguf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result = export(self.out / MERGED, path, dtype=self.config.export_dtype)
+        return result.model_dump(mode="json")
+
+    def quantize(self) -> dict[str, Any]:
+        from quantize.quantize import quantize
+        from quantize.register import register
+
+        source = Path(self.result("export")["path"])
+        files = quantize(source, self.config.quant_types)
+        registered = {}  # file type → registry name
+        for kind, path in [(self.config.export_dtype, source), *((f.type, f.path) for f in files)]:
+            name = f"{self.out.name}-{self.config.name}.{kind.lower()}"
+            registered[kind] = register(path, name, pipeline=str(self.out))
+        return {"files": [f.model_dump(mode="json") for f in files], "registered": registered}
+
+    def verify(self) -> dict[str, Any]:
+        from finetune.simulation import tool_names
+        from quantize.validation import atlas_prompts, read_prompts
+        from quantize.verify import verify
+
+        full = Path(self.result("export")["path"])
+        files = [full, *(Path(f["path"]) for f in self.result("quantize")["files"])]
+        if self.config.world == "atlas":
+            prompts = atlas_prompts(self.config.verify_prompts)
+        else:
+            validation = self.sim / "dataset" / "validation.jsonl"
+            prompts = read_prompts(validation, self.config.verify_prompts)
+        names = tool_names(self.config.world)
+        report = verify(self.out / MERGED, files, prompts, names, baseline=full)
+        return report.model_dump(mode="json")
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def fine_tuned_planners(self) -> list[str]:
+        """The evaluated planners (`eval_types`), as evals specs of their registry names."""
+        registered = self.result("quantize")["registered"]
+        return [f"fine-tuned:{registered[kind]}" for kind in self.config.eval_types]
+
+    def evaluate(self) -> dict[str, Any]:
+        from evals.runner import run_eval
+        from evals.store import EvalSettings
+
+        settings = EvalSettings(
+            temperature=self.config.eval_temperature, seed=self.config.eval_seed
+        )
+        requests, judge = self.eval_requests()
+        fine_tuned = self.fine_tuned_planners()
+        if self.config.world == "atlas":
+            fine_tuned.insert(0, "expert")
+        out = self.out / EVAL
+        runs = {"fine-tuned": (fine_tuned, self.config.eval_runs)}
+        if self.config.zero_shot:
+            runs["zero-shot"] = ([f"zero-shot:{self.config.zero_shot}"], self.config.baseline_runs)
+        summaries = {}
+        for part, (planners, count) in runs.items():
+            summary = run_eval(planners, requests, count, judge, out, settings=settings)
+            summaries[part] = summary.model_dump(mode="json", exclude={"problems"})
+        return summaries
+
+    def eval_requests(self) -> tuple[str, str]:
+        """(request set, judge): held-out atlas requests of another world, or a teacher's
+        requests generated with another seed."""
+        if self.config.world == "atlas":
+            return f"atlas:{self.config.eval_seed}:{self.config.eval_requests}:heldout", "atlas"
+        from finetune.simulation import simulate_requests
+
+        folder = self.out / EVAL / "requests"
+        if not (folder / "requests.jsonl").is_file():
+            simulate_requests(
+                "llm", folder, self.config.eval_requests, seed=self.config.eval_seed,
+                teacher=self.teacher(),
+            )  # fmt: skip
+        return str(folder), str(self.config.teacher)
+
+    def report(self) -> dict[str, Any]:
+        from rich.markdown import Markdown
+
+        from waypoint.pipeline_report import write_pipeline_report
+
+        files = write_pipeline_report(self.out / EVAL, self.out / REPORT, self.state)
+        self.console.print(Markdown(files.eval_markdown.read_text()))
+        return files.model_dump(mode="json")

@@ -1,0 +1,136 @@
+"""The pipeline's report: the evaluation (table and plot, from `evals`), the targets the
+project set for the loop, the agreement of the quantized planners, the dataset and the
+wall time of every stage."""
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from evals.summary import EvalSummary
+    from waypoint.pipeline import PipelineState
+
+PIPELINE_MARKDOWN = "pipeline.md"
+TARGET_PASS_SHARE = 0.9  # of the expert's pass rate, at Q4_K_M
+TARGET_COMPLETION = 0.95
+TARGET_AGREEMENT = 0.95  # same tool as the f16 planner, both run by llama.cpp
+TARGET_MINUTES = 30.0
+TARGET_FILE = "Q4_K_M"
+
+
+class PipelineReport(BaseModel):
+    markdown: Path
+    eval_markdown: Path
+    plot: Path
+    summary: Path
+
+
+def write_pipeline_report(eval_dir: Path, out: Path, state: "PipelineState") -> PipelineReport:
+    from evals.report import write_report
+    from evals.summary import EvalSummary
+
+    files = write_report(eval_dir, out)
+    summary = EvalSummary.model_validate_json(files.summary.read_text())
+    sections = [
+        "# Pipeline report",
+        f"Settings: `{json.dumps(state.config.model_dump(mode='json'))}`",
+        "## Evaluation (held-out requests)",
+        files.markdown.read_text(),
+        f"![metrics]({files.plot.name})",
+        "## Targets",
+        _table(["target", "measured", "met"], _targets(summary, state)),
+        "## Quantized planners against the full-precision model",
+        "Greedy plans on held-out prompts. Parse rate to drift: against the merged Hugging "
+        "Face model under outlines; the last two columns: against the f16 GGUF, decoded by "
+        "the same engine (llama.cpp, our grammar).",
+        _table(*_agreement(state)),
+        "## Dataset",
+        _dataset(state),
+        "## Stage wall times",
+        _table(["stage", "seconds"], _timings(state)),
+    ]
+    markdown = out / PIPELINE_MARKDOWN
+    markdown.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+    return PipelineReport(
+        markdown=markdown, eval_markdown=files.markdown, plot=files.plot, summary=files.summary
+    )
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _mean(summary: "EvalSummary", planner: str, metric: str) -> float | None:
+    series = [s for s in summary.series if s.planner == planner]
+    return series[0].metrics[metric].mean if series else None
+
+
+def _targets(summary: "EvalSummary", state: "PipelineState") -> list[list[str]]:
+    registered = state.stages["quantize"].result["registered"]
+    planner = f"fine-tuned:{registered.get(TARGET_FILE, '')}"
+    rows = []
+    expert = _mean(summary, "expert", "pass_rate")
+    tuned = _mean(summary, planner, "pass_rate")
+    if expert and tuned is not None:
+        share = tuned / expert
+        rows.append(_row(f"{TARGET_FILE} pass rate ≥ {TARGET_PASS_SHARE} × expert's", share,
+                         share >= TARGET_PASS_SHARE))  # fmt: skip
+    completion = _mean(summary, planner, "completion_rate")
+    if completion is not None:
+        rows.append(_row(f"{TARGET_FILE} completion ≥ {TARGET_COMPLETION}", completion,
+                         completion >= TARGET_COMPLETION))  # fmt: skip
+    agreement = _file_agreement(state, TARGET_FILE)
+    if agreement is not None:
+        rows.append(_row(f"{TARGET_FILE} same tool as f16 ≥ {TARGET_AGREEMENT}",
+                         agreement, agreement >= TARGET_AGREEMENT))  # fmt: skip
+    minutes = sum(r.seconds for r in state.stages.values()) / 60
+    rows.append(
+        _row(f"whole pipeline ≤ {TARGET_MINUTES:.0f} min", minutes, minutes <= TARGET_MINUTES)
+    )
+    return rows
+
+
+def _row(target: str, value: float, met: bool) -> list[str]:
+    return [target, f"{value:.2f}", "yes" if met else "**no**"]
+
+
+def _file_agreement(state: "PipelineState", file_type: str) -> float | None:
+    if "verify" not in state.stages:
+        return None
+    found = [f for f in state.stages["verify"].result["files"] if f["file_type"] == file_type]
+    return found[0]["baseline"]["same_tool"] if found and found[0]["baseline"] else None
+
+
+def _agreement(state: "PipelineState") -> tuple[list[str], list[list[str]]]:
+    header = ["file", "type", "MB", "parse rate", "same tool", "task similarity", "identical",
+              "log-prob drift", "same tool as f16", "identical to f16"]  # fmt: skip
+    report = state.stages["verify"].result
+    rows = []
+    for f in report["files"]:
+        against = f["baseline"] or {}
+        rows.append(
+            [Path(f["path"]).name, f["file_type"], f"{f['size_bytes'] / 1e6:.0f}",
+             f"{f['parse_rate']:.2f}", f"{f['same_tool']:.2f}", f"{f['task_similarity']:.2f}",
+             f"{f['identical']:.2f}", f"{f['logprob_drift']:.3f}",
+             _figure(against.get("same_tool")), _figure(against.get("identical"))]
+        )  # fmt: skip
+    return header, rows
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _dataset(state: "PipelineState") -> str:
+    stats: dict[str, Any] = state.stages["package"].result
+    return "```json\n" + json.dumps(stats, indent=2) + "\n```"
+
+
+def _timings(state: "PipelineState") -> list[list[str]]:
+    rows = [[name, f"{record.seconds:.1f}"] for name, record in state.stages.items()]
+    rows.append(["**total**", f"{sum(r.seconds for r in state.stages.values()):.1f}"])
+    return rows
