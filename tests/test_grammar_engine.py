@@ -248,6 +248,14 @@ def test_pattern_applies_to_the_decoded_string(vocab):
     assert not accepts(vocab, grammar, '"a\\nb"')  # `.` excludes newlines
 
 
+def test_an_optional_group_is_optional_as_a_whole(vocab):
+    # `(-[0-9A-Za-z]+)?` is one optional unit, not a required "-" before an optional tail
+    pattern = r"^[0-9]\.[0-9]\.[0-9](-[0-9A-Za-z]+)?$"
+    grammar = compile_grammar({"type": "string", "pattern": pattern}).gbnf
+    assert accepts(vocab, grammar, '"1.2.3"') and accepts(vocab, grammar, '"1.2.3-rc1"')
+    assert not accepts(vocab, grammar, '"1.2.3-"') and not accepts(vocab, grammar, '"1.2"')
+
+
 @given(st.integers(min_value=-(10**6), max_value=10**6), st.integers(min_value=0, max_value=3000))
 @settings(max_examples=40, deadline=None)
 def test_integer_ranges_are_exact(vocab, lo, width):

@@ -132,8 +132,9 @@ class Rules:
         """`expr` lo..hi times. llama.cpp refuses to repeat a group of many symbols many
         times, so anything but a single symbol is named first (which also keeps the grammar
         small)."""
-        if (hi is None or hi > 1) and not is_single_symbol(expr):
-            expr = self.add(hint, expr)
+        if not is_single_symbol(expr):
+            # a group of symbols: named when repeated, parenthesised when merely optional
+            expr = self.add(hint, expr) if hi is None or hi > 1 else f"({expr})"
         return repeat(expr, lo, hi)
 
     def has(self, name: str) -> bool:
