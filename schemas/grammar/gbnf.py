@@ -129,12 +129,11 @@ class Rules:
         return self.define(self.reserve(hint), body)
 
     def repeat(self, hint: str, expr: str, lo: int, hi: int | None) -> str:
-        """`expr` lo..hi times. llama.cpp refuses to repeat a group of many symbols many
-        times, so anything but a single symbol is named first (which also keeps the grammar
-        small)."""
-        if not is_single_symbol(expr):
-            # a group of symbols: named when repeated, parenthesised when merely optional
-            expr = self.add(hint, expr) if hi is None or hi > 1 else f"({expr})"
+        """`expr` lo..hi times. llama.cpp refuses to repeat (even make optional) a group of
+        many symbols that holds repetitions, so anything but a single symbol is named first
+        (which also keeps the grammar small)."""
+        if not is_single_symbol(expr) and not lo == hi == 1:
+            expr = self.add(hint, expr)
         return repeat(expr, lo, hi)
 
     def has(self, name: str) -> bool:
