@@ -254,6 +254,12 @@ def test_an_optional_group_is_optional_as_a_whole(vocab):
     grammar = compile_grammar({"type": "string", "pattern": pattern}).gbnf
     assert accepts(vocab, grammar, '"1.2.3"') and accepts(vocab, grammar, '"1.2.3-rc1"')
     assert not accepts(vocab, grammar, '"1.2.3-"') and not accepts(vocab, grammar, '"1.2"')
+    # llama.cpp refuses to make a group optional when it holds a long repetition: named
+    duration = r"^P([0-9]+Y)?(T([0-9]+H)?([0-9]+S)?)?$"
+    options = GrammarOptions(max_string_length=1999)
+    grammar = compile_grammar({"type": "string", "pattern": duration}, options).gbnf
+    assert accepts(vocab, grammar, '"PT1H30S"') and accepts(vocab, grammar, '"P2Y"')
+    assert not accepts(vocab, grammar, '"PT"1"')
 
 
 @given(st.integers(min_value=-(10**6), max_value=10**6), st.integers(min_value=0, max_value=3000))
