@@ -190,6 +190,19 @@ def test_verify_measures_agreement_and_drift(hf_dir, f16_gguf, quantized, tmp_pa
     assert VerifyReport.model_validate_json(report.model_dump_json()) == report
 
 
+def test_cli_verify_compares_with_a_baseline_file(hf_dir, f16_gguf, quantized, tmp_path):
+    q8 = quantized[0]["Q8_0"].path
+    out = tmp_path / "verify.json"
+    args = [str(f16_gguf), str(q8), "--reference", str(hf_dir), "--count", "1"]
+    done = subprocess.run(
+        [WAYPOINT, "quantize", "verify", *args, "--baseline", str(f16_gguf), "--json", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = VerifyReport.model_validate_json(out.read_text())
+    assert report.files[0].baseline is None and report.files[1].baseline is not None
+
+
 def test_cli_export_and_quantize_register_the_files(hf_dir, tmp_path, monkeypatch):
     from models.registry import entry_for
 

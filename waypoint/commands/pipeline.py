@@ -22,21 +22,21 @@ def pipeline_command(
         list[str] | None, Opt("--set", help="any knob as KEY=VALUE (TOML value), repeatable")
     ] = None,
 ) -> None:
-    """Run the whole loop and write a report; rerun the same command to continue.
+    """Run the whole loop and write a report; rerun to continue.
 
-    Stages: requests, trajectories, judge, package (sim/), finetune (train/), merge
-    (merged/), export and quantize (gguf/, registered by name), verify, evaluate (eval/),
-    report (report/pipeline.md, report.png). Finished stages are never redone; Ctrl-C keeps
-    what is done.
+    Stages: requests, trajectories, judge, package (sim/); finetune
+    (train/); merge (merged/); export, quantize (gguf/, registered by
+    name); verify; evaluate (eval/); report (report/pipeline.md, .png).
+    Finished stages are never redone; Ctrl-C keeps what is done.
 
     Examples:
 
-      waypoint pipeline --world atlas --base smollm2-135m --out runs/pipeline
+      waypoint pipeline --world atlas --base smollm2-135m --out runs/p
 
-      waypoint pipeline --out runs/tiny --train-requests 40 --set finetune.max_steps=10
+      waypoint pipeline --out runs/tiny --train-requests 40
+      --set finetune.max_steps=10
 
-      waypoint pipeline --world llm --teacher gpt-4o --base mistralai/Mistral-7B-v0.1 \\
-          --config finetune/pipeline-7b.toml --out runs/7b
+      waypoint pipeline --config waypoint/pipeline-7b.toml --out runs/7b
     """
     from schemas.settings import load_settings
     from waypoint.pipeline import Pipeline, PipelineConfig

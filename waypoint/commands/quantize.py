@@ -164,14 +164,18 @@ def verify_command(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="also write the report here")
     ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="one of FILES (the f16) the others are compared with too")
+    ] = None,
 ) -> None:
     """Greedy plans of each GGUF against the reference model's (constrained by outlines):
-    parse rate, same tool, task similarity, identical plans and log-prob drift.
+    parse rate, same tool, task similarity, identical plans and log-prob drift; with
+    --baseline, also same tool and identical plans against that file (same engine).
 
     Examples:
 
       waypoint quantize verify planner.f16.gguf planner.Q8_0.gguf planner.Q4_K_M.gguf \
-        --reference runs/planner/merged
+        --reference runs/planner/merged --baseline planner.f16.gguf
 
       waypoint quantize verify planner.Q4_K_M.gguf --reference merged \
         --prompts val.jsonl --json verify.json
@@ -192,7 +196,7 @@ def verify_command(
         def on_step(label: str, done: int, total: int) -> None:
             bars.setdefault(label, _bar(progress, label))(label, done + 1, total)
 
-        report = verify(reference, files, chosen, tool_names, on_step=on_step)
+        report = verify(reference, files, chosen, tool_names, baseline=baseline, on_step=on_step)
     _print_report(report)
     if json_out:
         json_out.write_text(report.model_dump_json(indent=2))
@@ -212,6 +216,8 @@ def _print_report(report: Any) -> None:
         "task similarity",
         "identical",
         "log-prob drift",
+        "same tool as baseline",
+        "identical to baseline",
         title=f"agreement with {report.reference} on {report.prompts} prompts "
         f"(reference parse rate {report.reference_parse_rate:.0%})",
     )
@@ -225,5 +231,7 @@ def _print_report(report: Any) -> None:
             f"{f.task_similarity:.2f}",
             f"{f.identical:.0%}",
             f"{f.logprob_drift:.3f}",
+            f"{f.baseline.same_tool:.0%}" if f.baseline else "–",
+            f"{f.baseline.identical:.0%}" if f.baseline else "–",
         )
     Console().print(table)
