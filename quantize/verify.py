@@ -60,7 +60,7 @@ class VerifyReport(BaseModel):
 
 
 class _Prompt(BaseModel):
-    text: str
+    messages: list[dict[str, str]]
     ids: list[int]
 
 
@@ -206,14 +206,18 @@ class _Reference:
         self._generators: dict[type[PlanRecord], Any] = {}
 
     def encode(self, messages: Sequence[Message]) -> _Prompt:
-        text = self.tokenizer.apply_chat_template(
-            [m.model_dump() for m in messages], tokenize=False, add_generation_prompt=True
-        )
-        # the same call outlines makes on the text, so both models see these ids
-        return _Prompt(text=text, ids=self.tokenizer(text)["input_ids"])
+        chat = [m.model_dump() for m in messages]
+        text = self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        # the calls outlines makes for a Chat, so both models see these ids
+        return _Prompt(messages=chat, ids=self.tokenizer(text)["input_ids"])
 
     def decode(self, prompt: _Prompt, plan_class: type[PlanRecord], max_tokens: int) -> str:
-        return self._generator(plan_class)(prompt.text, max_new_tokens=max_tokens, do_sample=False)
+        from outlines.inputs import Chat
+
+        # A Chat, not its templated text: outlines templates a plain string once more
+        # (as a user message), and the reference would answer a different prompt.
+        chat = Chat(prompt.messages)
+        return self._generator(plan_class)(chat, max_new_tokens=max_tokens, do_sample=False)
 
     def _generator(self, plan_class: type[PlanRecord]) -> Any:
         if plan_class not in self._generators:
