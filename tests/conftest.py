@@ -77,3 +77,12 @@ def _wait_until_serving(server, base_url, log, timeout_s=120.0):
             pass
         time.sleep(0.25)
     pytest.fail(f"the llama.cpp server did not start in {timeout_s} s: {log.read_text()[-2000:]}")
+
+
+def interruptible() -> None:
+    """`preexec_fn` for a child that a test Ctrl-C's: a job started in the background
+    (`make test &`, some CI runners) inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt; restore the default so the child sees the signal as a user would."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import interruptible
 
 from evals.store import RATINGS, RunStore
 
@@ -51,8 +52,9 @@ def test_ctrl_c_keeps_finished_runs_and_the_same_command_completes_them(tmp_path
     # 6,000 expert runs take ~7 s here: the signal lands mid-way, not after the end
     args = ["run", "-p", "expert", "-r", f"atlas:3:{REQUESTS}", "-n", "2", "-o", str(out)]
     process = subprocess.Popen(
-        [WAYPOINT, "eval", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [WAYPOINT, "eval", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=interruptible,
+    )  # fmt: skip
     records = out / RATINGS  # a rated run is a finished one
     while process.poll() is None and not (records.exists() and records.stat().st_size > 0):
         time.sleep(0.01)

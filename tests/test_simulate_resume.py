@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import interruptible
 
 from finetune.jsonl import Appender, RecordError, read_records
 from finetune.resumable import run_resumable
@@ -72,7 +73,10 @@ def test_an_interrupted_run_loses_nothing_written(tmp_path, sig, returncode):
     make = [*cli, "requests", "--seed", "22", "--count", str(COUNT), "--out", str(world)]
     subprocess.run(make, check=True, env=env, capture_output=True)
     command = [*cli, "trajectories", "--out", str(world)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
+    )  # fmt: skip
     out = world / TRAJECTORIES
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
