@@ -40,15 +40,11 @@ from models.registry import load_chat_model
 from models.structured import grammar_for
 from schemas.chat import Message, system, user
 from schemas.plan import plan_model
+from tools.registry import tool_class
 
-TOOLS = {
-    "search_wikipedia": "finds facts about a place, a person or an organisation",
-    "calculate": "evaluates an arithmetic expression and returns the number",
-    "ask_user": "asks the user a question when the request is unclear",
-    "send_email": "sends an e-mail to an address, with a subject and a body",
-    "create_event": "adds an event with a title, a date and a place to the calendar",
-    "final_answer": "gives the user the answer and ends the run",
-}
+# The agent's own tools, with the one-line descriptions the planner sees.
+NAMES = ["search_wikipedia", "calculate", "ask_user", "send_email", "create_event", "final_answer"]
+TOOLS = {name: tool_class(name).description for name in NAMES}
 PLANNER = """\
 You are the planner of an agent. At each step, decide what to do next: write one task in
 plain words and choose the one tool that carries it out. The tool sees only the task.

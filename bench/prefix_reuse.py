@@ -20,15 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from models.llamacpp import LlamaCppChatModel
 from models.registry import load_chat_model
 from schemas.chat import Completion, Message, system, user
+from tools.registry import tool_class
 
-TOOLS = {
-    "search_wikipedia": "looks up facts about a place, a person or an organisation",
-    "calculate": "evaluates an arithmetic expression and returns the number",
-    "ask_user": "asks the user a question when the request is ambiguous",
-    "send_email": "sends an e-mail to an address with a subject and a body",
-    "create_event": "puts an event with a title, a date and a place in the calendar",
-    "final_answer": "gives the answer to the user and ends the run",
-}
+# The agent's own tools, with the one-line descriptions the planner sees.
+NAMES = ["search_wikipedia", "calculate", "ask_user", "send_email", "create_event", "final_answer"]
+TOOLS = {name: tool_class(name).description for name in NAMES}
 RULES = (
     "You are the planner of an agent. At each step, write what is known so far, what is "
     "still needed, the next task in plain words, and the one tool that carries it out. "
