@@ -277,7 +277,7 @@ class Pipeline:
         return {"files": [f.model_dump(mode="json") for f in files], "registered": registered}
 
     def verify(self) -> dict[str, Any]:
-        from finetune.simulation import tool_names
+        from finetune.simulation import DATASET, tool_names
         from quantize.validation import atlas_prompts, read_prompts
         from quantize.verify import verify
 
@@ -286,7 +286,7 @@ class Pipeline:
         if self.config.world == "atlas":
             prompts = atlas_prompts(self.config.verify_prompts)
         else:
-            validation = self.sim / "dataset" / "validation.jsonl"
+            validation = self.sim / DATASET / "validation.jsonl"
             prompts = read_prompts(validation, self.config.verify_prompts)
         names = tool_names(self.config.world)
         report = verify(self.out / MERGED, files, prompts, names, baseline=full)
