@@ -18,6 +18,7 @@ from typing import Literal, get_args
 from pydantic import ValidationError
 
 from evals.errors import EvalError
+from schemas.errors import validation_problem
 from schemas.request import Request
 from tools.atlas.requests import AtlasRequest, PhrasingSplit, atlas_requests
 from tools.atlas.world import build_world
@@ -101,9 +102,7 @@ def _from_records(spec: str, records: list[tuple[str, dict]]) -> RequestSet:
         try:
             requests.append(model.model_validate(data))
         except ValidationError as e:
-            problem = e.errors()[0]
-            field = ".".join(str(p) for p in problem["loc"]) or "request"
-            raise EvalError(f"{where}: {field}: {problem['msg']}") from e
+            raise EvalError(f"{where}: {validation_problem(e, 'request')}") from e
     ids = [r.id for r in requests]
     if len(set(ids)) < len(ids):
         twice = next(i for i in ids if ids.count(i) > 1)

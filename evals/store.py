@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from evals.errors import EvalError
 from evals.request_sets import RequestSet, WorldKind, read_requests
 from planner.model_planner import MAX_PLAN_TOKENS
+from schemas.errors import validation_problem
 from schemas.rating import TrajectoryRating
 from schemas.trajectory import Trajectory
 
@@ -80,7 +81,7 @@ class RunStore:
         try:
             return cls(root, EvalConfig.model_validate_json(path.read_text(encoding="utf-8")))
         except ValidationError as e:
-            raise EvalError(f"{path}: {e.errors()[0]['msg']}") from e
+            raise EvalError(f"{path}: {validation_problem(e)}") from e
 
     @classmethod
     def create_or_continue(

@@ -18,7 +18,7 @@ from finetune.sft_data import split_by_request
 from planner.prompts import fine_tuned_messages
 from schemas.chat import assistant
 from schemas.dataset import SFTExample
-from schemas.errors import WaypointError
+from schemas.errors import WaypointError, validation_problem
 from schemas.plan import PlanRecord, plan_model
 from schemas.rating import TrajectoryRating
 from schemas.trajectory import Scratchpad, Trajectory
@@ -56,7 +56,7 @@ def step_examples(trajectory: Trajectory, plan_class: type[PlanRecord]) -> list[
         except ValidationError as e:
             raise WaypointError(
                 f"request {trajectory.request_id}, step {number + 1}: the plan does not fit "
-                f"this tool set: {e.errors()[0]['msg']}"
+                f"this tool set: {validation_problem(e, 'plan')}"
             ) from e
         examples.append(
             SFTExample(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from models.bundled import bundled_model_path
 from models.chat_model import ChatModel, ModelError
 from models.structured import GrammarMode
+from schemas.errors import validation_problem
 
 DEFAULT_MODEL = "smollm2-135m"
 USER_FILE = "models.toml"
@@ -92,11 +93,9 @@ def _parse(text: str, source: str) -> dict[str, Entry]:
     except tomllib.TOMLDecodeError as e:
         raise ModelError(f"{source} is not valid TOML: {e}") from e
     except ValidationError as e:
-        detail = e.errors()[0]
         # loc is (name, backend tag, field…): the tag is noise to a reader of the file.
-        where = ".".join(str(p) for i, p in enumerate(detail["loc"]) if i != 1)
-        message = detail["msg"].removeprefix("Value error, ")
-        raise ModelError(f"bad model entry in {source} at {where}: {message}") from e
+        problem = validation_problem(e, "registry", skip=(1,))
+        raise ModelError(f"bad model entry in {source} at {problem}") from e
 
 
 def register_model(name: str, path: Path | str, **meta: Any) -> LlamaCppEntry:
@@ -110,7 +109,7 @@ def register_model(name: str, path: Path | str, **meta: Any) -> LlamaCppEntry:
     try:
         entry = LlamaCppEntry(backend="llamacpp", path=file, **meta)
     except ValidationError as e:
-        raise ModelError(f"cannot register {name}: {e.errors()[0]['msg']}") from e
+        raise ModelError(f"cannot register {name}: {validation_problem(e)}") from e
     target = user_registry_path()
     tables = tomllib.loads(target.read_text()) if target.is_file() else {}
     tables[name] = entry.model_dump(mode="json", exclude_defaults=True, exclude_none=True)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.chat_model import CompletionError, Schema
 from schemas.chat import Completion
+from schemas.errors import validation_problem
 from schemas.grammar import compile_grammar
 
 # How a schema reaches a server (see models/openai_compat.py).
@@ -56,14 +57,12 @@ def finish(completion: Completion, schema: Schema | None, max_tokens: int) -> Co
         else:
             parsed = json.loads(completion.text)
     except (ValidationError, json.JSONDecodeError) as e:
-        first = str(e).splitlines()[0] if isinstance(e, json.JSONDecodeError) else _first_error(e)
+        first = str(e).splitlines()[0] if isinstance(e, json.JSONDecodeError) else _problems(e)
         raise CompletionError(
             f"{completion.model} returned text that is not a valid {name}: {first}", completion
         ) from e
     return completion.model_copy(update={"parsed": parsed})
 
 
-def _first_error(error: ValidationError) -> str:
-    detail = error.errors()[0]
-    where = ".".join(str(p) for p in detail["loc"]) or "(root)"
-    return f"{where}: {detail['msg']} ({error.error_count()} errors)"
+def _problems(error: ValidationError) -> str:
+    return f"{validation_problem(error, '(root)')} ({error.error_count()} errors)"

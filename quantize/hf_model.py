@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from quantize.errors import ExportError
+from schemas.errors import validation_problem
 
 CONFIG_FILE = "config.json"
 
@@ -77,9 +78,7 @@ def parse_config(raw: dict[str, Any], folder: Path) -> HFConfig:
     try:
         return HFConfig.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ExportError(f"{folder / CONFIG_FILE}: {where}: {first['msg']}") from e
+        raise ExportError(f"{folder / CONFIG_FILE}: {validation_problem(e)}") from e
 
 
 class Weights:

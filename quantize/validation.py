@@ -13,6 +13,7 @@ from planner.prompts import fine_tuned_messages
 from quantize.errors import VerifyError
 from schemas.chat import Message
 from schemas.dataset import SFTExample
+from schemas.errors import validation_problem
 from schemas.trajectory import Scratchpad, Step
 from tools.atlas.requests import atlas_requests
 from tools.atlas.world import build_world
@@ -45,7 +46,7 @@ def read_prompts(path: Path, count: int | None = None) -> list[list[Message]]:
             prompts.append(SFTExample.model_validate_json(line).prompt)
         except ValidationError as e:
             raise VerifyError(
-                f"{path}, line {number}: not an SFT example: {e.errors()[0]['msg']}"
+                f"{path}, line {number}: not an SFT example ({validation_problem(e)})"
             ) from e
         if count is not None and len(prompts) == count:
             break

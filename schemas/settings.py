@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from schemas.errors import WaypointError
+from schemas.errors import WaypointError, validation_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,7 +39,5 @@ def load_settings(model: type[M], path: Path | None, overrides: dict[str, Any], 
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        problem = e.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "settings"
         source = f" in {path}" if path else ""
-        raise SettingsError(f"{what}{source}: {where}: {problem['msg']}") from e
+        raise SettingsError(f"{what}{source}: {validation_problem(e, 'settings')}") from e
