@@ -11,23 +11,22 @@ fsync, so a crash leaves at most a torn last line; readers skip it and the folde
 off when it is opened for writing.
 """
 
-import os
 from pathlib import Path
-from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
 from evals.errors import EvalError
 from evals.request_sets import RequestSet, WorldKind, read_requests
 from planner.model_planner import MAX_PLAN_TOKENS
+from schemas.atomic import write_atomic
 from schemas.errors import validation_problem
 from schemas.rating import TrajectoryRating
+from schemas.records import append_record, cut_torn_tail, read_records, write_records
 from schemas.trajectory import Trajectory
 
 CONFIG, REQUESTS, TRAJECTORIES, RATINGS = (
     "eval.json", "requests.jsonl", "trajectories.jsonl", "ratings.jsonl",
 )  # fmt: skip
-R = TypeVar("R", bound=BaseModel)
 Key = tuple[str, int, str]  # (planner, run, request id)
 
 
@@ -96,28 +95,26 @@ class RunStore:
         else:
             store = cls(root, config)
             root.mkdir(parents=True, exist_ok=True)
-            _write_whole(
-                root / REQUESTS, "".join(r.model_dump_json() + "\n" for r in request_set.requests)
-            )
-            _write_whole(root / CONFIG, config.model_dump_json(indent=2))  # last: marks it complete
+            write_records(root / REQUESTS, request_set.requests)
+            write_atomic(root / CONFIG, config.model_dump_json(indent=2))  # last: marks it complete
         for name in (TRAJECTORIES, RATINGS):
-            _cut_torn_tail(root / name)
+            cut_torn_tail(root / name)
         return store
 
     def request_set(self) -> RequestSet:
         return read_requests(self.root / REQUESTS, self.config.requests)
 
     def trajectories(self) -> list[TrajectoryRecord]:
-        return _read(self.root / TRAJECTORIES, TrajectoryRecord)
+        return read_records(self.root / TRAJECTORIES, TrajectoryRecord)
 
     def ratings(self) -> list[RatingRecord]:
-        return _read(self.root / RATINGS, RatingRecord)
+        return read_records(self.root / RATINGS, RatingRecord)
 
     def add_trajectory(self, record: TrajectoryRecord) -> None:
-        _append(self.root / TRAJECTORIES, record)
+        append_record(self.root / TRAJECTORIES, record)
 
     def add_rating(self, record: RatingRecord) -> None:
-        _append(self.root / RATINGS, record)
+        append_record(self.root / RATINGS, record)
 
 
 def _differences(old: EvalConfig, new: EvalConfig) -> str:
@@ -127,40 +124,3 @@ def _differences(old: EvalConfig, new: EvalConfig) -> str:
     return ", ".join(
         f"{k}: {before[k]} there, {after[k]} now" for k in after if before[k] != after[k]
     )
-
-
-def _write_whole(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
-def _append(path: Path, record: BaseModel) -> None:
-    line = (record.model_dump_json() + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        if os.write(fd, line) != len(line):  # a full disk: readers skip the torn line
-            raise EvalError(f"could not write a whole record to {path}")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _read(path: Path, model: type[R]) -> list[R]:
-    """Every complete record; a torn last line (a write cut short) is skipped."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    records = []
-    for number, line in enumerate(data[: data.rfind(b"\n") + 1].splitlines(), 1):
-        try:
-            records.append(model.model_validate_json(line))
-        except ValidationError as e:
-            raise EvalError(f"{path}:{number}: not a valid record ({e.errors()[0]['msg']})") from e
-    return records
-
-
-def _cut_torn_tail(path: Path) -> None:
-    if path.exists() and (data := path.read_bytes()) and not data.endswith(b"\n"):
-        with path.open("r+b") as f:
-            f.truncate(data.rfind(b"\n") + 1)

@@ -13,7 +13,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 from rich.table import Table
 
-from finetune.jsonl import write_records
 from finetune.sft_data import split_by_request
 from planner.prompts import fine_tuned_messages
 from schemas.chat import assistant
@@ -21,6 +20,7 @@ from schemas.dataset import SFTExample
 from schemas.errors import WaypointError, validation_problem
 from schemas.plan import PlanRecord, plan_model
 from schemas.rating import TrajectoryRating
+from schemas.records import write_records
 from schemas.trajectory import Scratchpad, Trajectory
 
 TRAIN, VALIDATION, STATS = "train.jsonl", "validation.jsonl", "stats.json"

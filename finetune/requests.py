@@ -14,10 +14,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, conlist, create_model
 
-from finetune.jsonl import Appender, read_records
 from models.chat_model import ChatModel, CompletionError
 from schemas.chat import system, user
 from schemas.errors import WaypointError
+from schemas.records import Appender, read_records
 from schemas.request import Request
 from tools.retrieval.embedder import shared_embedder
 

@@ -1,7 +1,7 @@
 """Keyed work over many items that a rerun picks up where the last run stopped.
 
 Items whose key already has a record in the output file are skipped; every new record is
-appended atomically the moment it exists (`finetune.jsonl`), so kill -9 loses at most the
+appended atomically the moment it exists (`schemas.records`), so kill -9 loses at most the
 items in flight and a rerun neither repeats nor misses one. Work runs on a thread pool
 when `workers > 1` (HTTP backends spend their time waiting), else in this thread.
 """
@@ -24,8 +24,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from finetune.jsonl import Appender, read_records
 from schemas.errors import WaypointError
+from schemas.records import Appender, read_records
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)

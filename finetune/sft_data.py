@@ -4,9 +4,9 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from finetune.jsonl import read_records
 from schemas.dataset import SFTExample
 from schemas.errors import WaypointError
+from schemas.records import read_records
 
 
 class DatasetError(WaypointError):

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from finetune.jsonl import read_records, write_records
 from finetune.judging import judge_trajectories
 from finetune.package import Dataset, package_dataset, write_dataset
 from finetune.requests import generate_requests
@@ -27,6 +26,7 @@ from planner.baselines import ExpertPlanner
 from planner.judge import Judge, LLMJudge
 from schemas.errors import WaypointError
 from schemas.rating import TrajectoryRating
+from schemas.records import read_records, write_records
 from schemas.request import Request
 from schemas.trajectory import Trajectory, TrajectoryMeta
 from tools.atlas.judge import AtlasJudge

@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from models.chat_model import ModelError
+from schemas.errors import WaypointError
 
 GGUF_MAGIC = b"GGUF"
 
@@ -26,13 +27,14 @@ class GGUFInfo(BaseModel):
     tensor_count: int
 
 
-def check_gguf_file(path: Path) -> None:
-    """Cheap checks before llama.cpp sees a file: it exists and starts with the GGUF magic."""
+def check_gguf_file(path: Path, error: type[WaypointError] = ModelError) -> None:
+    """Cheap checks before llama.cpp sees a file: it exists and starts with the GGUF magic;
+    `error` is the caller's own kind of error."""
     if not path.is_file():
-        raise ModelError(f"no such model file: {path}")
+        raise error(f"no such model file: {path}")
     with path.open("rb") as f:
         if f.read(4) != GGUF_MAGIC:
-            raise ModelError(f"{path} is not a GGUF file (it does not start with 'GGUF')")
+            raise error(f"{path} is not a GGUF file (it does not start with 'GGUF')")
 
 
 class _Reader(gguf.GGUFReader):

@@ -1,25 +1,16 @@
 """A conversation on disk: its trajectories as JSONL, one per line, so a chat can be replayed
 or fed to the evaluation and training tools like any other run."""
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from schemas.records import write_records
 from schemas.trajectory import Trajectory
 
 
 def save_transcript(path: Path, trajectories: Sequence[Trajectory]) -> None:
-    """Write the file whole or not at all (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(t.model_dump_json() + "\n" for t in trajectories)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write the file whole or not at all."""
+    write_records(path, trajectories)
 
 
 def load_transcript(path: Path) -> list[Trajectory]:

@@ -5,7 +5,6 @@ at a time (read, put in llama.cpp's layout, converted, written), so memory stays
 tensor. The file appears under its final name only once complete.
 """
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from quantize.architectures import (
 from quantize.errors import ExportError
 from quantize.hf_model import HFConfig, Weights, parse_config, read_raw_config
 from quantize.vocab import write_vocab
+from schemas.atomic import replacing
 
 Dtype = Literal["f32", "f16", "bf16"]
 DTYPES: dict[Dtype, tuple[gguf.GGMLQuantizationType, gguf.LlamaFileType]] = {
@@ -70,14 +70,8 @@ def export(
     raw = read_raw_config(model_dir)
     arch = architecture_for(raw["architectures"][0])
     config = parse_config(raw, model_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    try:
-        with Weights(model_dir) as weights:
-            count = _write(partial, model_dir, config, arch, weights, dtype, name, on_tensor)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with Weights(model_dir) as weights, replacing(out) as partial:
+        count = _write(partial, model_dir, config, arch, weights, dtype, name, on_tensor)
     return ExportResult(
         path=out, architecture=arch.name, dtype=dtype, tensors=count, size_bytes=out.stat().st_size
     )

@@ -6,7 +6,6 @@ is quantized, turned into progress, and kept off the terminal.
 """
 
 import ctypes
-import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,7 +15,9 @@ from pathlib import Path
 import gguf
 from pydantic import BaseModel
 
+from models.gguf_info import check_gguf_file
 from quantize.errors import QuantizeError
+from schemas.atomic import replacing
 
 # llama.cpp's file types by the names its own tools use (Q8_0, Q4_K_M, ...).
 QUANT_TYPES: dict[str, int] = {
@@ -72,7 +73,7 @@ def quantize(
     """One quantized file per type. `on_tensor(type)` gives a progress callback per file;
     `threads` 0 lets llama.cpp use every core."""
     names = parse_types(types)
-    _check_gguf(source)
+    check_gguf_file(source, QuantizeError)
     return [
         _quantize_one(
             source,
@@ -85,14 +86,6 @@ def quantize(
     ]
 
 
-def _check_gguf(path: Path) -> None:
-    if not path.is_file():
-        raise QuantizeError(f"no such file: {path}")
-    with path.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            raise QuantizeError(f"{path} is not a GGUF file")
-
-
 def _quantize_one(
     source: Path, name: str, out: Path, threads: int, on_tensor: OnTensor | None
 ) -> QuantizedFile:
@@ -101,20 +94,15 @@ def _quantize_one(
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANT_TYPES[name]
     params.nthread = threads
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
     log = _QuantizeLog(on_tensor)
     start = time.perf_counter()
-    try:
+    with replacing(out) as partial:
         with _llama_log_to(log.feed):
             status = llama_cpp.llama_model_quantize(
                 str(source).encode(), str(partial).encode(), ctypes.byref(params)
             )
         if status != 0:
             raise QuantizeError(f"llama.cpp could not quantize {source} to {name}: {log.error()}")
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
     return QuantizedFile(
         type=name,
         path=out,

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from models.amx import avoid_amx
+from models.gguf_info import check_gguf_file
 from planner.model_planner import MAX_PLAN_TOKENS
 from quantize.errors import VerifyError
 from quantize.quantize import QUANT_TYPES
@@ -87,7 +88,7 @@ def verify(
     if baseline is not None and baseline not in files:
         raise VerifyError(f"the baseline {baseline} is not among the files verified")
     for path in files:
-        _check_file(path)
+        check_gguf_file(path, VerifyError)
     plan_class = plan_model(tool_names)
     report = on_step or (lambda label, done, total: None)
     reference = _Reference(reference_dir)
@@ -123,14 +124,6 @@ def verify(
         reference_parse_rate=_share(e.plan is not None for e in expected),
         files=results,
     )
-
-
-def _check_file(path: Path) -> None:
-    if not path.is_file():
-        raise VerifyError(f"no such file: {path}")
-    with path.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            raise VerifyError(f"{path} is not a GGUF file")
 
 
 def _context(prompts: Sequence[_Prompt], max_tokens: int) -> int:

@@ -70,7 +70,7 @@ def test_quantization_types_are_checked_and_named_as_llama_cpp_does():
 
 
 def test_quantize_refuses_files_that_are_not_gguf(tmp_path):
-    with pytest.raises(QuantizeError, match="no such file"):
+    with pytest.raises(QuantizeError, match="no such model file"):
         quantize(tmp_path / "missing.gguf", "Q8_0")
     text = tmp_path / "notes.gguf"
     text.write_text("not a model")
@@ -85,7 +85,7 @@ def test_requantizing_a_quantized_file_is_refused_with_llama_cpp_reason(bundled_
 
 
 def test_verify_refuses_missing_inputs(tmp_path, bundled_path):
-    with pytest.raises(VerifyError, match="no such file"):
+    with pytest.raises(VerifyError, match="no such model file"):
         verify(tmp_path, [tmp_path / "x.gguf"], [[]], ["final_answer"])
     with pytest.raises(VerifyError, match="not a Hugging Face model folder"):
         verify(tmp_path, [bundled_path], [[]], ["final_answer"])
@@ -102,7 +102,7 @@ def test_verify_refuses_missing_inputs(tmp_path, bundled_path):
     [
         (["export", "{tmp}", "--out", "{tmp}/x.gguf"], "no config.json"),
         (["quantize", "{bundled}", "--type", "Q9_9"], "unknown quantization type Q9_9"),
-        (["quantize", "{tmp}/none.gguf"], "no such file"),
+        (["quantize", "{tmp}/none.gguf"], "no such model file"),
         (["quantize", "verify", "{bundled}", "--reference", "{tmp}"], "not a Hugging Face model"),
     ],
 )

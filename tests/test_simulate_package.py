@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from finetune.jsonl import read_records
 from finetune.package import package_dataset
 from finetune.simulation import DATASET, make_agent, make_judge
 from planner.prompts import fine_tuned_messages
@@ -16,6 +15,7 @@ from schemas.dataset import SFTExample
 from schemas.errors import WaypointError
 from schemas.plan import plan_model
 from schemas.rating import Rating
+from schemas.records import read_records
 from schemas.trajectory import Scratchpad
 from tools.atlas.requests import atlas_requests
 from tools.atlas.tools import ATLAS_TOOL_NAMES

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import interruptible
 
-from finetune.jsonl import Appender, RecordError, read_records
 from finetune.resumable import run_resumable
 from finetune.simulation import REQUESTS, TRAJECTORIES, make_agent
 from finetune.trajectories import generate_trajectories
 from planner.agent import Agent
 from schemas.errors import WaypointError
+from schemas.records import Appender, RecordError, read_records
 from schemas.request import Request
 from schemas.trajectory import Trajectory
 from tools.atlas.requests import atlas_requests

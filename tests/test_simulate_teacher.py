@@ -3,7 +3,6 @@ trajectories and ratings come out and validate (a 135M teacher says nothing of q
 
 import pytest
 
-from finetune.jsonl import read_records
 from finetune.judging import judge_trajectories
 from finetune.requests import generate_requests
 from finetune.simulation import make_agent, make_judge, tool_names
@@ -11,6 +10,7 @@ from finetune.teacher import teacher_plan_model
 from finetune.trajectories import generate_trajectories
 from models.openai_compat import OpenAIChatModel
 from schemas.rating import TrajectoryRating
+from schemas.records import read_records
 from schemas.request import Request
 from schemas.trajectory import Trajectory
 from tools.simulated import SimulatedTool

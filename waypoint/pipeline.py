@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 
 from models.bundled import BUNDLED_NAME
+from schemas.atomic import write_atomic
 from schemas.errors import WaypointError
 
 STATE_FILE = "pipeline.json"
@@ -130,10 +131,7 @@ class Pipeline:
         return state
 
     def _save_state(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        tmp = self.out / (STATE_FILE + ".tmp")
-        tmp.write_text(self.state.model_dump_json(indent=2))
-        tmp.replace(self.out / STATE_FILE)  # atomic: a crash never leaves half a state file
+        write_atomic(self.out / STATE_FILE, self.state.model_dump_json(indent=2))
 
     def stages(self) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         return [
