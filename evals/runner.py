@@ -10,19 +10,9 @@ records already written; the request in flight is run again next time.
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from pydantic import Field
 
 from evals.environment import Environment, Models, make_environment
 from evals.errors import EvalInterrupted
@@ -32,22 +22,18 @@ from evals.store import EvalConfig, EvalSettings, RatingRecord, RunStore, Trajec
 from planner.agent import Agent
 from planner.events import Event, RunFinished
 from schemas.errors import WaypointError
+from schemas.progress import RunSummary, counted_progress
 from schemas.request import Request
 from schemas.trajectory import Trajectory, TrajectoryMeta
 
-MAX_PROBLEMS_SHOWN = 5
 
+class EvalRunSummary(RunSummary):
+    """Counts (planner, run, request) items: `written` are new trajectories, `failed` those of
+    them that ended with status failed, `skipped` items already recorded and rated."""
 
-class RunSummary(BaseModel):
     run_dir: Path
-    total: int = Field(description="(planner, run, request) records the evaluation asks for")
-    skipped: int = Field(0, description="already recorded and rated before this call")
-    ran: int = 0
-    failed: int = Field(0, description="runs of this call that ended with status failed")
     judged: int = 0
     unjudged: int = Field(0, description="trajectories the judge could not rate this time")
-    seconds: float = 0.0
-    problems: list[str] = Field(default_factory=list, description="the first few reasons")
 
 
 def run_eval(
@@ -60,7 +46,7 @@ def run_eval(
     settings: EvalSettings | None = None,
     simulator: str | None = None,
     show_progress: bool = True,
-) -> RunSummary:
+) -> EvalRunSummary:
     """Run, judge and store; see the module docstring. Raises EvalInterrupted on Ctrl-C."""
     if runs < 1:
         raise WaypointError(f"runs must be at least 1, got {runs}")
@@ -99,16 +85,16 @@ class _Evaluation:
     ) -> None:
         self.store, self.environment, self.sources = store, environment, sources
         self.requests, self.runs = requests, runs
-        self.summary = RunSummary(run_dir=store.root, total=len(sources) * runs * len(requests))
+        self.summary = EvalRunSummary(run_dir=store.root, total=len(sources) * runs * len(requests))
 
-    def run(self, show_progress: bool) -> RunSummary:
+    def run(self, show_progress: bool) -> EvalRunSummary:
         trajectories = {r.key: r for r in self.store.trajectories()}
         rated = {r.key for r in self.store.ratings()}
         started = time.perf_counter()
-        with _progress(self.summary.total, show_progress) as progress:
+        with counted_progress("eval", self.summary.total, show=show_progress) as progress:
             try:
                 for label, run, request in self._items():
-                    progress.update(description=f"{label} · run {run + 1}/{self.runs}")
+                    progress.describe(f"{label} · run {run + 1}/{self.runs}")
                     key = (label, run, request.id)
                     if key in rated:
                         self.summary.skipped += 1
@@ -144,10 +130,10 @@ class _Evaluation:
         trajectory = attempt(agent, request, meta)
         record = TrajectoryRecord(planner=label, run=run, trajectory=trajectory)
         self.store.add_trajectory(record)
-        self.summary.ran += 1
+        self.summary.written += 1
         if trajectory.status == "failed":
             self.summary.failed += 1
-            self._note(f"{label} run {run} {request.id}: {trajectory.reason}")
+            self.summary.note(f"{label} run {run} {request.id}: {trajectory.reason}")
         return record
 
     def _judge(self, request: Request, record: TrajectoryRecord) -> None:
@@ -155,14 +141,10 @@ class _Evaluation:
             rating = self.environment.judge.judge(request, record.trajectory)
         except WaypointError as e:  # a model judge's bad verdict: rated on the next rerun
             self.summary.unjudged += 1
-            self._note(f"judge, {record.planner} run {record.run} {request.id}: {e}")
+            self.summary.note(f"judge, {record.planner} run {record.run} {request.id}: {e}")
             return
         self.store.add_rating(RatingRecord(planner=record.planner, run=record.run, rating=rating))
         self.summary.judged += 1
-
-    def _note(self, problem: str) -> None:
-        if len(self.summary.problems) < MAX_PROBLEMS_SHOWN:
-            self.summary.problems.append(problem)
 
 
 def attempt(agent: Agent, request: Request, meta: TrajectoryMeta) -> Trajectory:
@@ -184,29 +166,3 @@ def attempt(agent: Agent, request: Request, meta: TrajectoryMeta) -> Trajectory:
         return trajectory.model_copy(update={"status": "failed", "reason": reason[:500]})
     finally:
         agent.unsubscribe(keep)
-
-
-class _Bar:
-    def __init__(self, progress: Progress, total: int) -> None:
-        self.progress, self.task = progress, progress.add_task("", total=total)
-
-    def update(self, description: str) -> None:
-        self.progress.update(self.task, description=description)
-
-    def advance(self) -> None:
-        self.progress.advance(self.task)
-
-
-@contextmanager
-def _progress(total: int, show: bool) -> Iterator[_Bar]:
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not show,
-    )
-    with progress:
-        yield _Bar(progress, total)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from evals.errors import EvalError
-from evals.request_sets import RequestSet, WorldKind, read_requests
+from evals.request_sets import RequestSet, WorldKind, read_request_set
 from planner.model_planner import MAX_PLAN_TOKENS
 from schemas.atomic import write_atomic
 from schemas.errors import validation_problem
@@ -102,7 +102,7 @@ class RunStore:
         return store
 
     def request_set(self) -> RequestSet:
-        return read_requests(self.root / REQUESTS, self.config.requests)
+        return read_request_set(self.root / REQUESTS, self.config.requests)
 
     def trajectories(self) -> list[TrajectoryRecord]:
         return read_records(self.root / TRAJECTORIES, TrajectoryRecord)

@@ -9,42 +9,23 @@ when `workers > 1` (HTTP backends spend their time waiting), else in this thread
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, Field
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from pydantic import BaseModel
 
 from schemas.errors import WaypointError
+from schemas.progress import RunSummary, counted_progress
 from schemas.records import Appender, read_records
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
-MAX_FAILURES_SHOWN = 5
 
 
 class Interrupted(WaypointError):
     """Ctrl-C: the records written so far are kept; the same command continues the run."""
 
     exit_code = 130
-
-
-class RunSummary(BaseModel):
-    total: int
-    skipped: int = Field(description="already in the output before this run")
-    written: int
-    failed: int
-    seconds: float
-    failures: list[str] = Field(default_factory=list, description="the first few reasons")
 
 
 def run_resumable(
@@ -65,24 +46,21 @@ def run_resumable(
         raise WaypointError(f"workers must be at least 1, got {workers}")
     done = {record_key(r) for r in read_records(out, record_model)}
     todo = [item for item in items if item_key(item) not in done]
-    summary = RunSummary(
-        total=len(items), skipped=len(items) - len(todo), written=0, failed=0, seconds=0
-    )
+    summary = RunSummary(total=len(items), skipped=len(items) - len(todo))
     started = time.perf_counter()
     with (
         Appender(out) as appender,
-        _progress(label, len(items), summary.skipped, show_progress) as advance,
+        counted_progress(label, len(items), completed=summary.skipped, show=show_progress) as bar,
     ):
         try:
             for outcome in _outcomes(todo, work, workers):
                 if isinstance(outcome, WaypointError):
                     summary.failed += 1
-                    if len(summary.failures) < MAX_FAILURES_SHOWN:
-                        summary.failures.append(str(outcome))
+                    summary.note(str(outcome))
                 else:
                     appender.append(outcome)
                     summary.written += 1
-                advance()
+                bar.advance()
         except KeyboardInterrupt:
             raise Interrupted(
                 f"interrupted: {summary.skipped + summary.written} of {len(items)} {label} are "
@@ -123,19 +101,3 @@ def _attempt(work: Callable[[T], R], item: T) -> R | WaypointError:
         return work(item)
     except WaypointError as e:
         return e
-
-
-@contextmanager
-def _progress(label: str, total: int, completed: int, show: bool) -> Iterator[Callable[[], None]]:
-    progress = Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not show,
-    )
-    task = progress.add_task(label, total=total, completed=completed)
-    with progress:
-        yield lambda: progress.advance(task)

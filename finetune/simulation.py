@@ -34,6 +34,7 @@ from tools.atlas.requests import AtlasRequest, PhrasingSplit, atlas_requests
 from tools.atlas.tools import ATLAS_TOOL_NAMES, atlas_tools
 from tools.atlas.world import World, build_world
 from tools.registry import TOOLS
+from tools.request_file import read_requests
 from tools.simulated import simulated_tools
 
 WorldName = Literal["atlas", "llm"]
@@ -42,11 +43,14 @@ REQUESTS, TRAJECTORIES, RATINGS, DATASET = (
 )  # fmt: skip
 
 
-def read_requests(path: Path, world: WorldName) -> list[Request]:
-    records = read_records(path, AtlasRequest if world == "atlas" else Request)
-    if not records:
+def world_requests(path: Path, world: WorldName) -> list[Request]:
+    """The requests of a simulation folder; the atlas world needs atlas requests."""
+    if not path.is_file():
         raise WaypointError(f"no requests in {path}: run 'waypoint simulate requests' first")
-    return list(records)
+    requests = read_requests(path)
+    if world == "atlas" and not isinstance(requests[0], AtlasRequest):
+        raise WaypointError(f"{path} holds no atlas requests: use --world llm for these")
+    return requests
 
 
 def atlas_world_of(requests: Sequence[Request]) -> World:
@@ -134,7 +138,7 @@ def simulate_trajectories(
     show_progress: bool = True,
 ) -> RunSummary:
     """trajectories.jsonl: the world's agent on every request that has none yet."""
-    requests = read_requests(folder / REQUESTS, world)
+    requests = world_requests(folder / REQUESTS, world)
     agent, meta = make_agent(
         world,
         requests,
@@ -158,7 +162,7 @@ def simulate_judge(
     show_progress: bool = True,
 ) -> RunSummary:
     """ratings.jsonl: every trajectory without a rating yet, rated by the world's judge."""
-    requests = {r.id: r for r in read_requests(folder / REQUESTS, world)}
+    requests = {r.id: r for r in world_requests(folder / REQUESTS, world)}
     trajectories = read_records(folder / TRAJECTORIES, Trajectory)
     if not trajectories:
         hint = "run 'waypoint simulate trajectories' first"

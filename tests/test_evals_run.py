@@ -34,7 +34,7 @@ def baselines(tmp_path_factory):
 
 def test_every_planner_run_and_request_is_recorded_and_rated_once(baselines):
     out, summary = baselines
-    assert summary.total == summary.ran == summary.judged == 2 * 2 * 20
+    assert summary.total == summary.written == summary.judged == 2 * 2 * 20
     trajectories, ratings = keys(RunStore.open(out))
     assert len(trajectories) == 80 and set(trajectories.values()) == {1}
     assert ratings == trajectories
@@ -57,7 +57,7 @@ def test_the_expert_is_perfect_and_a_random_planner_scores_low(baselines):
 def test_a_rerun_of_a_finished_evaluation_does_nothing(baselines):
     out, _ = baselines
     again = run(out, ("expert", "random"), SET, runs=2)
-    assert (again.skipped, again.ran, again.judged) == (80, 0, 0)
+    assert (again.skipped, again.written, again.judged) == (80, 0, 0)
 
 
 def test_a_folder_holding_another_evaluation_is_refused(baselines):
@@ -71,7 +71,7 @@ def test_a_folder_holding_another_evaluation_is_refused(baselines):
 def test_more_planners_or_runs_extend_a_folder(tmp_path):
     first = run(tmp_path, runs=1)
     more = run(tmp_path, ("expert", "random"), runs=2)
-    assert more.skipped == first.ran == 8 and more.ran == 3 * 8
+    assert more.skipped == first.written == 8 and more.written == 3 * 8
     assert sorted(s.name for s in summarize(tmp_path).series) == ["expert", "random"]
 
 
@@ -86,7 +86,7 @@ def test_a_crash_is_recorded_as_a_failed_trajectory_with_its_steps(tmp_path, mon
     victim = next(r.text for r in load_request_set("atlas:5:8").requests if len(r.solution) > 2)
     monkeypatch.setattr(ExpertPlanner, "plan", crash_on_second_step)
     summary = run(tmp_path)
-    assert (summary.ran, summary.failed, summary.judged) == (8, 1, 8)
+    assert (summary.written, summary.failed, summary.judged) == (8, 1, 8)
     records = RunStore.open(tmp_path).trajectories()
     failed = [r.trajectory for r in records if r.trajectory.status == "failed"]
     assert len(failed) == 1 and failed[0].request == victim
@@ -114,7 +114,7 @@ def test_ctrl_c_keeps_finished_records_and_the_rerun_completes(tmp_path, monkeyp
     assert 0 < len(kept) < 16 and kept == rated  # finished runs only, each rated
     monkeypatch.setattr(ExpertPlanner, "plan", original)
     summary = run(tmp_path, runs=2)
-    assert summary.skipped == len(kept) and summary.ran == 16 - len(kept)
+    assert summary.skipped == len(kept) and summary.written == 16 - len(kept)
     trajectories, ratings = keys(RunStore.open(tmp_path))
     assert len(trajectories) == 16 and set(trajectories.values()) == {1} and ratings == trajectories
 
@@ -127,7 +127,7 @@ def test_a_torn_last_line_is_cut_and_its_request_run_again(tmp_path):
     data = trajectories.read_bytes()
     trajectories.write_bytes(data[: -len(data.splitlines()[-1]) // 2])  # and tore this line
     summary = run(tmp_path, requests="atlas:5:4")
-    assert (summary.skipped, summary.ran, summary.judged) == (3, 1, 1)
+    assert (summary.skipped, summary.written, summary.judged) == (3, 1, 1)
     kept, rated = keys(RunStore.open(tmp_path))
     assert len(kept) == 4 and set(kept.values()) == {1} and rated == kept
 
@@ -142,14 +142,14 @@ def test_a_judge_failure_leaves_the_run_unrated_until_a_rerun(tmp_path, monkeypa
 
     monkeypatch.setattr(AtlasJudge, "judge", refuse_one)
     summary = run(tmp_path)
-    assert (summary.ran, summary.judged, summary.unjudged) == (8, 7, 1)
+    assert (summary.written, summary.judged, summary.unjudged) == (8, 7, 1)
     assert "cut off" in summary.problems[0]
     expert = summarize(tmp_path).find("expert")
     assert expert.unrated == 1 and expert.metrics["pass_rate"].mean == 1.0  # 7 of 7 rated
     assert "1 trajectories not rated yet" in markdown(summarize(tmp_path))
     monkeypatch.setattr(AtlasJudge, "judge", original)
     again = run(tmp_path)
-    assert (again.ran, again.judged, again.unjudged) == (0, 1, 0)
+    assert (again.written, again.judged, again.unjudged) == (0, 1, 0)
     assert summarize(tmp_path).find("expert").unrated == 0
 
 

@@ -9,6 +9,7 @@ from evals.planners import PlannerSpec, parse_planners
 from evals.request_sets import load_request_set
 from models.registry import DEFAULT_MODEL
 from tools.atlas.requests import AtlasRequest
+from tools.request_file import RequestFileError
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,7 @@ def test_a_simulation_folder_gives_its_atlas_requests(tmp_path):
 def test_a_bad_request_file_names_the_line(tmp_path, lines, problem):
     path = tmp_path / "mine.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(EvalError, match=problem):
+    with pytest.raises(RequestFileError, match=problem):
         load_request_set(str(path))
 
 
@@ -105,5 +106,5 @@ def test_atlas_and_other_requests_do_not_mix(tmp_path):
     atlas = load_request_set("atlas:9:1").requests[0].model_dump_json()
     path = tmp_path / "mixed.jsonl"
     path.write_text(atlas + "\n" + json.dumps({"text": "plain"}) + "\n")
-    with pytest.raises(EvalError, match=r"mixed\.jsonl:2: atlas and other requests are mixed"):
+    with pytest.raises(RequestFileError, match=r"mixed\.jsonl:2: atlas and other requests are"):
         load_request_set(str(path))

@@ -17,7 +17,7 @@ def test_the_bundled_zero_shot_planner_runs_through_the_harness(tmp_path):
     summary = run_eval(
         ["zero-shot"], "atlas:5:2", 1, "atlas", tmp_path, settings=SETTINGS, show_progress=False
     )
-    assert (summary.ran, summary.judged, summary.unjudged) == (2, 2, 0)
+    assert (summary.written, summary.judged, summary.unjudged) == (2, 2, 0)
     store = RunStore.open(tmp_path)
     records = store.trajectories()
     assert sorted(r.trajectory.request_id for r in records) == [
@@ -42,4 +42,4 @@ def test_the_bundled_zero_shot_planner_runs_through_the_harness(tmp_path):
     again = run_eval(
         ["zero-shot"], "atlas:5:2", 1, "atlas", tmp_path, settings=SETTINGS, show_progress=False
     )
-    assert (again.skipped, again.ran) == (2, 0)
+    assert (again.skipped, again.written) == (2, 0)

@@ -129,7 +129,7 @@ def test_item_failures_are_counted_and_left_for_the_next_run(tmp_path):
         items, lambda r: r.id, work, out, Request, lambda r: r.id, show_progress=False
     )
     assert (summary.written, summary.failed) == (3, 3)
-    assert summary.failures[0] == "cannot do 1"
+    assert summary.problems[0] == "cannot do 1"
     again = run_resumable(
         items, lambda r: r.id, lambda r: r, out, Request, lambda r: r.id, show_progress=False
     )

@@ -207,13 +207,13 @@ class Pipeline:
         from finetune.simulation import simulate_trajectories
 
         summary = simulate_trajectories(self.config.world, self.sim, teacher=self.teacher())
-        return summary.model_dump(exclude={"failures"})
+        return summary.model_dump(exclude={"problems"})
 
     def judge(self) -> dict[str, Any]:
         from finetune.simulation import simulate_judge
 
         summary = simulate_judge(self.config.world, self.sim, teacher=self.teacher())
-        return summary.model_dump(exclude={"failures"})
+        return summary.model_dump(exclude={"problems"})
 
     def package(self) -> dict[str, Any]:
         from finetune.package import stats_table

@@ -67,7 +67,7 @@ def run_command(
     settings = EvalSettings(**{k: v for k, v in chosen.items() if v is not None})
     summary = run_eval(planner, requests, runs, judge, out, settings=settings, simulator=simulator)
     err.print(
-        f"{summary.ran} runs, {summary.judged} ratings new ({summary.skipped} already there, "
+        f"{summary.written} runs, {summary.judged} ratings new ({summary.skipped} already there, "
         f"{summary.failed} failed runs) in {summary.seconds:.0f} s → {out}"
     )
     for problem in summary.problems:

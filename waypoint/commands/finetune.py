@@ -6,23 +6,13 @@
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
 
-
-class _TrainByDefault(TyperGroup):
-    """A group whose first argument, when it names no sub-command, starts `train`."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            args = ["train", *args]
-        return super().parse_args(ctx, args)
-
+from waypoint.commands.default_group import group_defaulting_to
 
 app = typer.Typer(
-    cls=_TrainByDefault,
+    cls=group_defaulting_to("train"),
     help="Fine-tune the planner (LoRA, QLoRA on CUDA) and merge the adapter.",
     no_args_is_help=True,
 )

@@ -24,15 +24,8 @@ def build_command(
       waypoint chat --index ~/.waypoint/indexes/articles
     """
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
 
+    from schemas.progress import counted_progress
     from tools.retrieval.corpus import read_articles, split_passages
     from tools.retrieval.embedder import Embedder
     from tools.retrieval.index import build_index
@@ -43,12 +36,8 @@ def build_command(
     embedder = Embedder(batch_size)
     with console.status("loading the embedding model…"):
         _ = embedder.model
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn())
-    with Progress(
-        *columns, MofNCompleteColumn(), TimeRemainingColumn(), console=console
-    ) as progress:
-        task = progress.add_task("embedding passages", total=len(passages))
-        build_index(passages, out, embedder, lambda n: progress.advance(task, n))
+    with counted_progress("embedding passages", len(passages)) as bar:
+        build_index(passages, out, embedder, bar.advance)
     console.print(f"indexed {len(passages)} passages of {len(articles)} articles into {out}")
 
 

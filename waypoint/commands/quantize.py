@@ -7,22 +7,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+
+from waypoint.commands.default_group import group_defaulting_to
 
 DEFAULT_COMMAND = "run"
 
-
-class _DefaultToRun(TyperGroup):
-    """`waypoint quantize FILE ...` means `waypoint quantize run FILE ...`."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = [DEFAULT_COMMAND, *args]
-        return super().parse_args(ctx, args)
-
-
 app = typer.Typer(
-    cls=_DefaultToRun,
+    cls=group_defaulting_to(DEFAULT_COMMAND),
     help="Quantize GGUF files with llama.cpp and verify them against the full-precision model.",
     no_args_is_help=True,
 )

@@ -69,7 +69,7 @@ def _report(summary: "RunSummary", what: str, path: Path) -> None:
         f"{summary.failed} failed, in {summary.seconds:.1f} s → {path}",
         highlight=False,
     )
-    for failure in summary.failures:
+    for failure in summary.problems:
         console.print(f"  failed: {failure}", highlight=False)
 
 
