@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import llama_cpp
 
 from models.chat_model import ModelError
+from models.llama_batch import BatchEvaluator
 from models.matcher import GrammarMatcher, Vocab
 
 
@@ -41,10 +42,16 @@ class PlainDecoder:
 
     def __init__(self) -> None:
         self._grammars: dict[str, llama_cpp.LlamaGrammar] = {}
+        self._evaluator: BatchEvaluator | None = None
 
     def tokens(
         self, llm: llama_cpp.Llama, prompt: Sequence[int], gbnf: str | None, sampling: Sampling
     ) -> Generator[int, Any, None]:
+        if self._evaluator is None or self._evaluator.llm is not llm:
+            self._evaluator = BatchEvaluator(llm)
+        # All but the last prompt token, the way every decoder starts; Llama.generate then
+        # finds them cached and evaluates the last one alone.
+        self._evaluator.prefill(prompt)
         # LLAMA_DEFAULT_SEED asks llama.cpp for a fresh random seed.
         llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed)
         return llm.generate(

@@ -22,8 +22,12 @@ from models.llamacpp import LlamaCppChatModel
 from models.matcher import GrammarMatcher
 from models.registry import load_chat_model
 from models.structured import grammar_for
+from planner.prompts import fine_tuned_messages, zero_shot_messages
 from schemas.chat import system, user
-from schemas.plan import plan_model
+from schemas.plan import PlanRecord, plan_model
+from schemas.trajectory import Scratchpad, Step
+from tools.registry import TOOLS as REGISTRY
+from tools.registry import tool_class
 from waypoint.cli import app
 
 TOOLS = ["search_wikipedia", "calculate", "ask_user", "send_email", "create_event", "final_answer"]
@@ -83,6 +87,59 @@ def both(model, messages, **kwargs):
     with decoding_with(model, FastDecoder()) as fast_model:
         fast = fast_model.complete(messages, **kwargs)
     return plain, fast
+
+
+def planner_prompts() -> list[list]:
+    """Planner prompts as the agent sends them: zero-shot (every real tool described) and
+    fine-tuned, before and after a first step."""
+    tools = [tool_class(name) for name in REGISTRY]
+    first = Step(
+        plan=PlanRecord(context="", thoughts="", task="find it", tool="search_wikipedia"),
+        observation="Mount Orla rises 2,314 metres; Tarrow was founded in 1412 by Ida Venn.",
+    )
+    requests = [
+        "What is 17 times the height of Mount Orla in metres?",
+        "How many years passed between the founding of Tarrow and that of Lisk?",
+        "How old is the mayor of Tarrow?",
+        "E-mail the mayor of Vellmar the population of Oskfjord.",
+        "Put the Brenn harvest fair in my calendar for next Saturday.",
+        "Who founded Tarrow?",
+    ]
+    pads = [Scratchpad(steps=[first] if i % 2 else []) for i in range(len(requests))]
+    pairs = list(zip(requests, pads, strict=True))
+    zero_shot = [zero_shot_messages(r, pad, [], tools) for r, pad in pairs]
+    return zero_shot + [fine_tuned_messages(r, pad) for r, pad in pairs]
+
+
+def greedy_tokens(model, decoder, messages, gbnf, n=32):
+    """The first `n` greedy tokens of `decoder` (called directly: no budget, no stop), up to
+    the end of generation (which the plain decoder yields as a token and the fast one not)."""
+    llm = model.llm
+    prompt = llm.tokenize(model.template.render(messages).encode(), add_bos=False, special=True)
+    stream, tokens = decoder.tokens(llm, prompt, gbnf, Sampling()), []
+    for token in stream:
+        if llm.token_eos() == token or len(tokens) == n:
+            break
+        tokens.append(token)
+    stream.close()
+    return tokens
+
+
+def test_greedy_output_is_the_plain_decoders_whatever_the_cache_held(chat_model):
+    """Regression: a prompt evaluated cold ended in a batch, the same prompt found cached had
+    its last token evaluated alone, and llama.cpp's kernels give those different logits. So
+    the decoder that ran second (the prompt cached by the first) disagreed with the one that
+    ran first on a third of these prompts (bench/constrained_decode.py's fourth prompt too).
+    Now every decoder evaluates the last prompt token alone."""
+    plain, fast = make_decoder("plain"), FastDecoder(batch_drafts=False)
+    gbnf = grammar_for(Plan)
+    llm = chat_model.llm
+    for i, messages in enumerate(planner_prompts()):
+        # The cache holds the previous prompt: only the system prompt is shared.
+        first, second = (plain, fast) if i % 2 else (fast, plain)
+        a = greedy_tokens(chat_model, first, messages, gbnf)
+        b = greedy_tokens(chat_model, second, messages, gbnf)  # its prompt found cached
+        assert a == b, (i, llm.detokenize(a), llm.detokenize(b))
 
 
 @pytest.fixture(scope="module")
