@@ -101,6 +101,26 @@ def test_ics_escapes_and_folds():
     assert "DESCRIPTION:" + "é" * 80 + "\r\n" in unfolded
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_calendar_text_cannot_add_properties(newline):
+    from datetime import datetime
+
+    from icalendar import Calendar
+
+    title = f"Lunch{newline}DTSTART:20990101T000000{newline}ATTENDEE:mailto:x@example.org"
+    ics = event_ics(
+        title, datetime(2025, 3, 14, 10), datetime(2025, 3, 14, 11),
+        location=f"Room 4{newline}URL:http://example.org", description="a\x00b\x1bc",
+    )  # fmt: skip
+    body = ics.replace("\r\n ", "")  # unfolded
+    assert "\r" not in body.replace("\r\n", "") and "\n" not in body.replace("\r\n", "")
+    names = [line.partition(":")[0] for line in body.split("\r\n") if line]
+    assert names.count("DTSTART") == 1 and "ATTENDEE" not in names and "URL" not in names
+    [event] = Calendar.from_ical(ics).walk("VEVENT")
+    assert str(event["SUMMARY"]) == title.replace("\r\n", "\n").replace("\r", "\n")
+    assert str(event["DESCRIPTION"]) == "abc"  # control characters are not calendar text
+
+
 def test_written_files_never_overwrite(tmp_path):
     first = write_new(tmp_path, "Same title", ".txt", "one")
     second = write_new(tmp_path, "Same title", ".txt", "two")

@@ -1,52 +1,57 @@
-"""Readable text from an HTML page: the words a person sees, without scripts, styles or
-navigation, one block element per line."""
+"""Readable text from an HTML page: the main content a person reads, without scripts,
+styles, navigation, sidebars or footers, one paragraph (or list item, table row, code
+block) per block, blocks separated by blank lines.
+
+The main content is found by trafilatura (boilerplate removal measured on saved pages in
+`bench/page_text.py`); a page too short for it to judge keeps all its visible text.
+"""
 
 import re
-from html.parser import HTMLParser
 
-_SKIP = {"script", "style", "noscript", "template", "svg", "head", "nav", "footer", "form"}
-_BLOCK = {
-    "p", "div", "section", "article", "main", "li", "ul", "ol", "table", "tr", "br",
-    "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "header", "aside", "dd", "dt",
-}  # fmt: skip
+import lxml.html
+import trafilatura
+from lxml import etree
 
-
-class _TextParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self._skipping = 0  # depth inside elements whose text is not content
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "title":
-            self._in_title = True
-        elif tag in _SKIP:
-            self._skipping += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
-        elif tag in _SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        elif not self._skipping:
-            self.parts.append(data)
+# trafilatura's own markup (XML-TEI-like): elements that hold blocks of text of their own
+# (a code element may also sit inside a paragraph, so it does not make one a container)
+_INNER_BLOCKS = {"head", "p", "item", "row", "quote", "list", "table"}
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 
 
 def html_to_text(html: str) -> tuple[str, str]:
-    """(title, text) of an HTML document; paragraphs are separated by blank lines."""
-    parser = _TextParser()
-    parser.feed(html)
-    parser.close()
-    lines = (re.sub(r"\s+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
-    text = "\n\n".join(line for line in lines if line)
-    return re.sub(r"\s+", " ", parser.title).strip(), text
+    """(title, text) of an HTML document."""
+    if not html.strip():
+        return "", ""
+    try:  # lxml refuses text that still declares an encoding; the text is decoded already
+        page = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
+    except etree.ParserError:  # nothing but comments or processing instructions
+        return "", ""
+    title = _clean(page.findtext(".//title") or "")
+    document = trafilatura.bare_extraction(page, include_tables=True, favor_recall=True)
+    if document is None or document.body is None:
+        text = trafilatura.html2txt(page)  # too little to tell content from chrome
+        return title, "\n\n".join(_clean(line) for line in text.splitlines() if line.strip())
+    return title, "\n\n".join(_blocks(document.body))
+
+
+def _blocks(element: etree._Element) -> list[str]:
+    """The text of each block, in order; a block holding blocks (a paragraph around a list)
+    gives its own words and then theirs, never the two run together."""
+    blocks = []
+    for child in element:
+        if any(d.tag in _INNER_BLOCKS for d in child.iterdescendants()):
+            blocks += [lead] if (lead := _clean(child.text or "")) else []
+            blocks += _blocks(child)
+        elif text := _row(child) if child.tag == "row" else _clean("".join(child.itertext())):
+            blocks.append(text)
+        blocks += [tail] if (tail := _clean(child.tail or "")) else []
+    return blocks
+
+
+def _row(row: etree._Element) -> str:
+    cells = (_clean("".join(cell.itertext())) for cell in row)
+    return " | ".join(cell for cell in cells if cell)
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,45 +1,37 @@
-"""A calendar event as an iCalendar (RFC 5545) document, the format every calendar imports."""
+"""A calendar event as an iCalendar (RFC 5545) document, the format every calendar imports,
+written by the `icalendar` package: it escapes text values (a line break in a title becomes
+`\\n`, never a new property) and folds long lines."""
 
+import re
 import uuid
 from datetime import UTC, datetime
 
+from icalendar import Calendar, Event
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after a space (RFC 5545 3.1)."""
-    data, parts = line.encode(), []
-    while len(data) > 75:
-        cut = 75 if not parts else 74
-        while (data[cut] & 0xC0) == 0x80:  # never split a UTF-8 character
-            cut -= 1
-        parts.append(data[:cut].decode())
-        data = data[cut:]
-    parts.append(data.decode())
-    return "\r\n ".join(parts)
+# RFC 5545 allows no control characters in text but tab and line breaks (which it escapes)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def event_ics(
     title: str, start: datetime, end: datetime, location: str = "", description: str = ""
 ) -> str:
     """One VEVENT in a VCALENDAR; times are floating (the user's local time)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//waypoint//create_event//EN",
-        "BEGIN:VEVENT",
-        f"UID:{uuid.uuid4()}@waypoint",
-        f"DTSTAMP:{stamp}",
-        f"DTSTART:{start:%Y%m%dT%H%M%S}",
-        f"DTEND:{end:%Y%m%dT%H%M%S}",
-        f"SUMMARY:{_escape(title)}",
-    ]
+    event = Event()
+    event.add("uid", f"{uuid.uuid4()}@waypoint")
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", _text(title))
     if location:
-        lines.append(f"LOCATION:{_escape(location)}")
+        event.add("location", _text(location))
     if description:
-        lines.append(f"DESCRIPTION:{_escape(description)}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "".join(_fold(line) + "\r\n" for line in lines)
+        event.add("description", _text(description))
+    calendar = Calendar()
+    calendar.add("prodid", "-//waypoint//create_event//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
+
+
+def _text(value: str) -> str:
+    return _CONTROL.sub("", value)
