@@ -9,16 +9,17 @@ from schemas.grammar import GrammarError, GrammarOptions, compile_grammar
 from waypoint.cli import app
 
 REFUSED = {
-    "if/then": ({"type": "object", "if": {"required": ["a"]}, "then": {"required": ["b"]}}, "#/if"),
-    "uniqueItems": ({"type": "array", "uniqueItems": True}, "#/uniqueItems"),
-    "contains": ({"type": "array", "contains": {"type": "integer"}}, "#/contains"),
+    "uniqueItems over open items": ({"type": "array", "uniqueItems": True}, "#/uniqueItems"),
     "remote ref": ({"$ref": "other.json#/defs/a"}, "#/$ref"),
     "lookahead": ({"type": "string", "pattern": "^(?=a)a+$"}, "#/pattern"),
     "backreference": ({"type": "string", "pattern": "^(a)\\1$"}, "#/pattern"),
-    "nested not": (
-        {"type": "object", "properties": {"a": {"not": {"type": "string", "maxLength": 3}}}},
+    "not over a pattern": (
+        {"type": "object", "properties": {"a": {"not": {"type": "string", "pattern": "^a"}}}},
         "#/properties/a/not",
     ),
+    "if whose negation has no grammar": ({"if": {"pattern": "^a"}, "then": False}, "#/if"),
+    "dynamic reference": ({"$dynamicRef": "#node"}, "#/$dynamicRef"),
+    "unknown dialect": ({"$schema": "http://example.com/meta", "type": "string"}, "#/$schema"),
     "unsatisfiable bounds": ({"type": "integer", "minimum": 5, "maximum": 4}, "#"),
     "pattern with length": ({"type": "string", "pattern": "^a+$", "maxLength": 3}, "#/pattern"),
 }  # fmt: skip

@@ -3,13 +3,16 @@
 from schemas.grammar.canonical import canonical_json
 from schemas.grammar.compiler import (
     Grammar,
-    GrammarError,
     GrammarOptions,
     canonical_value_json,
     compile_grammar,
 )
+from schemas.grammar.errors import EmptySchema, GrammarError
+from schemas.grammar.rewrite import FormatPolicy
 
 __all__ = [
+    "EmptySchema",
+    "FormatPolicy",
     "Grammar",
     "GrammarError",
     "GrammarOptions",

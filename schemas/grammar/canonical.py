@@ -1,21 +1,25 @@
 """The canonical text of an instance: the one serialization a compiled grammar prescribes.
 
-Object keys follow the schema's declared order (keys the schema does not declare come
-after, in their original order); separators are compact; strings use `json.dumps`
-escaping; numbers have no exponent and integral floats are written as integers.
-Reordering keys does not change a JSON value, so this is a normalisation, not an edit.
+Object keys follow the schema's declared order: the properties of every subschema that
+applies, in the order the compiler merges them, then the names only `required` declares,
+then the keys the schema does not declare, in their original order. A value given by a
+`const` or an `enum` keeps that value's own key order. Separators are compact; strings use
+`json.dumps` escaping; numbers have no exponent and integral floats are written as
+integers. Reordering keys does not change a JSON value, so this is a normalisation, not an
+edit.
 """
 
 import contextlib
-import json
-from decimal import Decimal
-from json.encoder import encode_basestring  # json.dumps' own escaping
 from typing import Any
 
-from jsonschema import validators
 from pydantic import BaseModel
 
-from schemas.grammar.refs import resolve_ref
+from schemas.grammar.json_text import canonical_value_json, number_text, same_value
+from schemas.grammar.negation import Inexpressible
+from schemas.grammar.refs import Document, RefError
+from schemas.grammar.rewrite import FormatPolicy, Rewriter
+
+__all__ = ["canonical_json", "canonical_value_json", "number_text"]
 
 
 def canonical_json(
@@ -23,57 +27,38 @@ def canonical_json(
     schema: type[BaseModel] | dict | bool,
     required_first: bool = False,
     root: Any = None,
+    formats: FormatPolicy = "assert",
 ) -> str:
     """Serialize `value` the way the grammar compiled from `schema` writes it.
 
     `required_first` orders required properties before optional ones (the convention of
     llama.cpp's own converter), for comparisons against it. `root` is the document that
-    `$ref`s resolve against when `schema` is a part of it.
+    `$ref`s resolve against when `schema` is a part of it. `formats` is the policy the
+    grammar was compiled with (it decides which union branch a value takes).
     """
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         schema = schema.model_json_schema()
-    ordered = _Orderer(schema if root is None else root, required_first).order(value, [schema])
-    return canonical_value_json(ordered)
-
-
-def canonical_value_json(value: Any) -> str:
-    """A JSON value in canonical compact form, keys in the order given."""
-    if isinstance(value, str):
-        return encode_basestring(value)
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    if isinstance(value, int | float):
-        return number_text(value)
-    if isinstance(value, dict):
-        items = (f"{encode_basestring(str(k))}:{canonical_value_json(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(canonical_value_json(v) for v in value) + "]"
-    raise TypeError(f"not a JSON value: {type(value).__name__}")
-
-
-def number_text(value: int | float) -> str:
-    """Plain decimal notation: integral floats as integers, never an exponent."""
-    if isinstance(value, int) or value == 0:  # -0.0 is the number 0
-        return str(int(value))
-    text = format(Decimal(repr(value)), "f")  # the shortest digits that round-trip
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    doc = Document(schema if root is None else root)
+    orderer = _Orderer(Rewriter(doc, formats), required_first)
+    ordered = orderer.order(value, [doc.root if root is None else schema])
+    return canonical_value_json(ordered, doc.float_point)
 
 
 class _Orderer:
-    def __init__(self, root: Any, required_first: bool) -> None:
-        self.root = root
+    def __init__(self, rewriter: Rewriter, required_first: bool) -> None:
+        self.rw = rewriter
         self.required_first = required_first
-        self._validator: Any = None
 
     def valid(self, value: Any, schema: Any) -> bool:
-        if self._validator is None:
-            cls = validators.validator_for(self.root, default=validators.Draft202012Validator)
-            self._validator = cls(self.root)
-        try:
-            return next(self._validator.descend(value, schema), None) is None
-        except Exception:  # an unresolvable schema part: ordering falls back to all branches
-            return False
+        return self.rw.validates(value, schema)
+
+    def rewritten(self, schema: dict) -> Any:
+        """The schema as the compiler sees it (rewrite.py); as is where it has no rewrite."""
+        with contextlib.suppress(Inexpressible, RefError):
+            schema = self.rw.normalize(schema)
+            if isinstance(schema, dict) and "not" in schema:
+                schema = self.rw.without_not(schema)
+        return schema
 
     def expand(self, value: Any, schemas: list[Any]) -> list[dict]:
         """The subschemas that decide the value's layout, in the order the compiler merges
@@ -89,14 +74,21 @@ class _Orderer:
         for s in schemas:
             if not isinstance(s, dict) or depth > 32:
                 continue
+            rewritten = self.rewritten(s)
+            if rewritten is not s:
+                more, later = self._collect(value, [rewritten], depth + 1)
+                static, branches = static + more, branches + later
+                continue
             if "$ref" in s:
-                with contextlib.suppress(ValueError):  # unresolvable: nothing to order by
-                    target = resolve_ref(self.root, s["$ref"])
+                with contextlib.suppress(RefError):  # unresolvable: nothing to order by
+                    target = self.rw.doc.resolve(s["$ref"])
                     more, later = self._collect(value, [target], depth + 1)
                     static, branches = static + more, branches + later
             static.append(s)
             for key in ("anyOf", "oneOf"):  # a schema's own unions before its parts' ones
                 options = s.get(key) if isinstance(s.get(key), list) else []
+                if key == "oneOf" and len(options) > 1:
+                    options = self.rw.exact_one_of(options) or options
                 chosen = next((b for b in options if self.valid(value, b)), None)
                 more, later = self._collect(value, [chosen] if chosen else options, depth + 1)
                 branches += more + later
@@ -107,6 +99,7 @@ class _Orderer:
 
     def order(self, value: Any, schemas: list[Any]) -> Any:
         applicable = self.expand(value, schemas)
+        value = _given_value(value, applicable)
         if isinstance(value, dict):
             return self.order_object(value, applicable)
         if isinstance(value, list):
@@ -123,6 +116,9 @@ class _Orderer:
                     p for p in props if p not in required
                 ]
             declared.extend(p for p in props if p not in declared)
+        for s in schemas:  # names only `required` declares follow every declared property
+            names = s.get("required") if isinstance(s.get("required"), list) else []
+            declared.extend(n for n in names if isinstance(n, str) and n not in declared)
         keys = [k for k in declared if k in value] + [k for k in value if k not in declared]
         return {k: self.order(value[k], self.property_schemas(schemas, k)) for k in keys}
 
@@ -151,4 +147,18 @@ class _Orderer:
                 found.append(s.get("items") if "prefixItems" in s else s.get("additionalItems"))
             elif "items" in s:
                 found.append(s["items"])
+            if "contains" in s:
+                found.append(s["contains"])
         return found
+
+
+def _given_value(value: Any, schemas: list[dict]) -> Any:
+    """The `const`/`enum` value equal to `value`, whose key order the grammar writes."""
+    if not isinstance(value, dict | list):
+        return value
+    for s in schemas:
+        candidates = [s["const"]] if "const" in s else s.get("enum")
+        for candidate in candidates if isinstance(candidates, list) else []:
+            if same_value(candidate, value):
+                return candidate
+    return value

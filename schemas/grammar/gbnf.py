@@ -87,6 +87,19 @@ def alternatives(options: list[str]) -> str:
     return "(" + " | ".join(unique) + ")"
 
 
+def cat(*parts: str) -> str:
+    """A sequence, without the empty parts."""
+    return " ".join(p for p in parts if p and p != '""') or '""'
+
+
+def hint(path: str, kind: str) -> str:
+    """A readable rule name from the last named part of a JSON pointer."""
+    names = [p for p in path.split("/") if p and p != "#" and not p.isdigit()]
+    skip = {"properties", "items", "anyOf", "oneOf", "allOf", "$defs", "definitions", "prefixItems"}
+    named = [p for p in names if p not in skip]
+    return f"{named[-1]}-{kind}" if named else kind
+
+
 def repeat(expr: str, lo: int, hi: int | None) -> str:
     """`expr` repeated lo..hi times (hi None: unbounded)."""
     if hi is not None and hi == lo:
@@ -110,6 +123,8 @@ class Rules:
     def reserve(self, hint: str) -> str:
         """A fresh rule name, to be defined later (needed for recursion)."""
         base = _NAME_UNSAFE.sub("-", hint).strip("-").lower() or "r"
+        if base[0].isdigit():  # a name of digits alone would read as a repetition count
+            base = "r-" + base
         name, n = base, 1
         while name in self._bodies:
             n += 1

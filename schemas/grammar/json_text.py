@@ -6,7 +6,10 @@ characters use their short escape or `\\u00XX`, everything else is written raw.
 """
 
 import json
+from decimal import Decimal
 from functools import lru_cache
+from json.encoder import encode_basestring  # json.dumps' own escaping
+from typing import Any
 
 from schemas.grammar.gbnf import (
     alternatives,
@@ -77,3 +80,46 @@ def char_except(units: frozenset[str]) -> str:
     else:
         options.append('"\\\\u00" [01] [0-9a-f]')
     return alternatives(options)
+
+
+def canonical_value_json(value: Any, float_point: bool = False) -> str:
+    """A JSON value in canonical compact form, keys in the order given. `float_point`:
+    integral floats keep a `.0` (before draft 6, 1.0 is not an integer)."""
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return number_text(value, float_point)
+    if isinstance(value, dict):
+        items = (
+            f"{encode_basestring(str(k))}:{canonical_value_json(v, float_point)}"
+            for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical_value_json(v, float_point) for v in value) + "]"
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def number_text(value: int | float, float_point: bool = False) -> str:
+    """Plain decimal notation: integral floats as integers (or N.0), never an exponent."""
+    if isinstance(value, float) and float_point and value.is_integer():
+        return f"{int(value)}.0"
+    if isinstance(value, int) or value == 0:  # -0.0 is the number 0
+        return str(int(value))
+    text = format(Decimal(repr(value)), "f")  # the shortest digits that round-trip
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """JSON equality: numbers by value, objects whatever their key order."""
+    return canonical_value_json(_sorted(a)) == canonical_value_json(_sorted(b))
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value

@@ -8,7 +8,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from schemas.grammar.canonical import canonical_value_json
+from schemas.grammar.json_text import canonical_value_json
 from schemas.grammar.vocabulary import ANNOTATIONS, DEPENDENCIES
 
 
@@ -47,11 +47,17 @@ def dependencies_as_all_of(schema: dict) -> dict:
     return {"allOf": [rest, *parts]}
 
 
+ITEM_KEYS = ("prefixItems", "items", "additionalItems")
+
+
 def merge_two(a: dict, b: Any) -> Any:
     if b is False or not isinstance(b, dict):
         return False if b is False else a
-    out = dict(a)
+    b = _own_counts(b)
+    out = _own_counts(dict(a))
     for key, value in b.items():
+        if key in ITEM_KEYS:
+            continue
         if key in ANNOTATIONS or key not in out:
             out[key] = value if key not in ("properties",) else dict(value)
             continue
@@ -62,7 +68,52 @@ def merge_two(a: dict, b: Any) -> Any:
         if out[key] is UNSAT:
             return False
     _apply_closed_objects(out, a, b)
+    _merge_items(out, a, b)
     return out
+
+
+def _own_counts(schema: dict) -> dict:
+    """min/maxContains mean nothing without `contains` in the same schema: dropped before
+    they could meet another part's `contains`."""
+    if "contains" in schema or not ("minContains" in schema or "maxContains" in schema):
+        return schema
+    return {k: v for k, v in schema.items() if k not in ("minContains", "maxContains")}
+
+
+def item_layout(schema: dict) -> tuple[list, Any]:
+    """(the positional item schemas, the schema of every later item)."""
+    items = schema.get("items", True)
+    if "prefixItems" in schema:
+        return list(schema["prefixItems"]), items
+    if isinstance(items, list):
+        return list(items), schema.get("additionalItems", True)
+    return [], items
+
+
+def _merge_items(out: dict, a: dict, b: dict) -> None:
+    """Both sides' items, position by position: an item meets the other side's positional
+    schema, or its schema for later items."""
+    if not any(k in a or k in b for k in ITEM_KEYS):
+        return
+    (pa, ra), (pb, rb) = item_layout(a), item_layout(b)
+    for key in ITEM_KEYS:
+        out.pop(key, None)
+    n = max(len(pa), len(pb))
+    if n:
+        out["prefixItems"] = [
+            _both(pa[i] if i < len(pa) else ra, pb[i] if i < len(pb) else rb) for i in range(n)
+        ]
+    rest = _both(ra, rb)
+    if rest is not True:
+        out["items"] = rest
+
+
+def _both(x: Any, y: Any) -> Any:
+    if x is True or x == {} or same(x, y):
+        return y
+    if y is True or y == {}:
+        return x
+    return {"allOf": [x, y]}
 
 
 def _merge_keyword(key: str, mine: Any, other: Any) -> Any:
@@ -82,9 +133,9 @@ def _merge_keyword(key: str, mine: Any, other: Any) -> Any:
         return merged
     if key == "required":
         return list(dict.fromkeys([*mine, *other]))
-    if key in ("minLength", "minItems", "minProperties", "minimum"):
+    if key in ("minLength", "minItems", "minProperties", "minimum", "minContains"):
         return max(mine, other)
-    if key in ("maxLength", "maxItems", "maxProperties", "maximum"):
+    if key in ("maxLength", "maxItems", "maxProperties", "maximum", "maxContains"):
         return min(mine, other)
     if (
         key in ("exclusiveMinimum", "exclusiveMaximum")
@@ -97,12 +148,7 @@ def _merge_keyword(key: str, mine: Any, other: Any) -> Any:
         return kept if kept else UNSAT
     if key == "const":
         return UNSAT
-    if key in (
-        "items",
-        "additionalProperties",
-        "additionalItems",
-        "propertyNames",
-    ) and not isinstance(mine, list):
+    if key in ("additionalProperties", "propertyNames"):
         return {"allOf": [mine, other]}
     if key == "multipleOf":
         fa, fb = Fraction(str(mine)), Fraction(str(other))
@@ -117,8 +163,19 @@ def _merge_keyword(key: str, mine: Any, other: Any) -> Any:
             raise MergeError(f"allOf of two large '{key}' lists")
         return [{"allOf": [x, y]} for x in mine for y in other]
     if key == "not":
+        values = _excluded_values(mine), _excluded_values(other)
+        if values[0] is not None and values[1] is not None:
+            return {"enum": values[0] + values[1]}  # not A and not B: not (A or B)
         return {"anyOf": [mine, other]}
     raise MergeError(f"allOf with two different '{key}' values cannot be merged")
+
+
+def _excluded_values(negated: Any) -> list | None:
+    if not isinstance(negated, dict) or not set(negated) - ANNOTATIONS <= {"enum", "const"}:
+        return None
+    if "const" in negated and "enum" in negated:
+        return None
+    return [negated["const"]] if "const" in negated else list(negated.get("enum", []))
 
 
 def _apply_closed_objects(out: dict, a: dict, b: dict) -> None:

@@ -150,13 +150,18 @@ def _split(value: Decimal) -> tuple[int, str]:
 
 
 def fraction(
-    lo: str | None, lo_strict: bool, hi: str | None, hi_strict: bool, max_digits: int
-) -> str:
+    lo: str | None, lo_strict: bool, hi: str | None, hi_strict: bool, max_digits: int,
+    required: bool = False,
+) -> str:  # fmt: skip
     """The optional fraction `("." digits)?` whose value 0.F satisfies the bounds.
 
-    lo/hi are fraction digit strings (None: no bound on that side).
+    lo/hi are fraction digit strings (None: no bound on that side). `required`: a non-zero
+    fraction in canonical form (its last digit is not 0), so that the number is not an
+    integer in any spelling.
     """
-    empty_ok, nonempty = _fraction_digits(lo, lo_strict, hi, hi_strict, max_digits)
+    empty_ok, nonempty = _fraction_digits(lo, lo_strict, hi, hi_strict, max_digits, required)
+    if required:
+        empty_ok = False
     if nonempty is None:
         if not empty_ok:
             raise Unsatisfiable("no fraction satisfies the bounds")
@@ -166,9 +171,11 @@ def fraction(
 
 
 def _fraction_digits(
-    lo: str | None, lo_strict: bool, hi: str | None, hi_strict: bool, n: int
-) -> tuple[bool, str | None]:
-    """(can the digit string end here, GBNF for a non-empty continuation or None)."""
+    lo: str | None, lo_strict: bool, hi: str | None, hi_strict: bool, n: int,
+    canonical: bool = False,
+) -> tuple[bool, str | None]:  # fmt: skip
+    """(can the digit string end here, GBNF for a non-empty continuation or None).
+    `canonical`: a digit string never ends with 0."""
     # Ending now means the remaining fraction is 0.
     lo_ok = lo is None or (lo.strip("0") == "" and not lo_strict)
     hi_ok = hi is None or not (hi_strict and hi.strip("0") == "")
@@ -176,7 +183,10 @@ def _fraction_digits(
     if n == 0:
         return empty_ok, None
     if lo is None and hi is None:
-        return empty_ok, repeat(DIGIT, 1, n)
+        body = repeat(DIGIT, 1, n)
+        if canonical:
+            body = _seq(repeat(DIGIT, 0, n - 1), "[1-9]")
+        return empty_ok, body
     groups: dict[tuple, list[int]] = {}
     # An exhausted bound ("") means the rest of that bound is all zeros.
     lo_d = int(lo[0]) if lo else 0
@@ -189,63 +199,77 @@ def _fraction_digits(
         groups.setdefault((next_lo, next_hi), []).append(d)
     options = []
     for (next_lo, next_hi), digits in groups.items():
-        rest_empty, rest = _fraction_digits(next_lo, lo_strict, next_hi, hi_strict, n - 1)
-        head = _digits(digits)
-        if rest_empty:
+        rest_empty, rest = _fraction_digits(
+            next_lo, lo_strict, next_hi, hi_strict, n - 1, canonical
+        )
+        enders = [d for d in digits if d != 0] if canonical else digits
+        if rest_empty and enders:
+            head = _digits(enders)
             options.append(head if rest is None else _seq(head, f"({rest})?"))
-        elif rest is not None:
-            options.append(_seq(head, rest))
+        needs_more = digits if not rest_empty else [d for d in digits if d not in enders]
+        if rest is not None and needs_more:
+            options.append(_seq(_digits(needs_more), rest))
     return empty_ok, alternatives(options) if options else None
 
 
 def magnitude(
     lo: Decimal | None, lo_strict: bool, hi: Decimal | None, hi_strict: bool,
-    max_digits: int, max_fraction: int,
+    max_digits: int, max_fraction: int, required: bool = False,
 ) -> list[str]:  # fmt: skip
-    """Options for unsigned decimals `I(.F)?` within the bounds (lo >= 0)."""
+    """Options for unsigned decimals `I(.F)?` within the bounds (lo >= 0); `required`: with
+    a non-zero fraction."""
     lo = lo if lo is not None else Decimal(0)
     li, lf = _split(lo)
+
+    def frac(flo: str | None, fs: bool, fhi: str | None, hs: bool) -> str:
+        return fraction(flo, fs, fhi, hs, max_fraction, required)
+
     options = []
     if hi is None:
         options += [
-            _seq(o, fraction(None, False, None, False, max_fraction))
-            for o in natural_range(li + 1, None, max_digits)
+            _seq(o, frac(None, False, None, False)) for o in natural_range(li + 1, None, max_digits)
         ]
-        options.append(_seq(literal(str(li)), fraction(lf, lo_strict, None, False, max_fraction)))
+        with contextlib.suppress(Unsatisfiable):
+            options.append(_seq(literal(str(li)), frac(lf, lo_strict, None, False)))
         return options
     hi_i, hf = _split(hi)
     if li == hi_i:
         try:
-            frac = fraction(lf, lo_strict, hf, hi_strict, max_fraction)
+            return [_seq(literal(str(li)), frac(lf, lo_strict, hf, hi_strict))]
         except Unsatisfiable:
             return []
-        return [_seq(literal(str(li)), frac)]
     middle = natural_range(li + 1, hi_i - 1, max_digits)
-    options += [_seq(o, fraction(None, False, None, False, max_fraction)) for o in middle]
-    options.append(_seq(literal(str(li)), fraction(lf, lo_strict, None, False, max_fraction)))
+    options += [_seq(o, frac(None, False, None, False)) for o in middle]
+    with contextlib.suppress(Unsatisfiable):
+        options.append(_seq(literal(str(li)), frac(lf, lo_strict, None, False)))
     with contextlib.suppress(Unsatisfiable):  # e.g. below an exclusive integer maximum
-        options.append(_seq(literal(str(hi_i)), fraction(None, False, hf, hi_strict, max_fraction)))
+        options.append(_seq(literal(str(hi_i)), frac(None, False, hf, hi_strict)))
     return options
 
 
 def decimal(
     lo: Decimal | None, lo_strict: bool, hi: Decimal | None, hi_strict: bool,
-    max_digits: int, max_fraction: int,
+    max_digits: int, max_fraction: int, fraction_required: bool = False,
 ) -> str:  # fmt: skip
-    """Numbers (no exponent) within the bounds; None means unbounded on that side."""
+    """Numbers (no exponent) within the bounds; None means unbounded on that side.
+    `fraction_required`: only numbers that are not integers, in canonical form."""
     if lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_strict or hi_strict))):
         raise Unsatisfiable(f"no number between {lo} and {hi}")
     options = []
     if hi is None or hi > 0 or (hi == 0 and not hi_strict):
         # non-negative values: the magnitude is the value itself
         nonneg_lo, nonneg_strict = (lo, lo_strict) if lo is not None and lo >= 0 else (None, False)
-        options += magnitude(nonneg_lo, nonneg_strict, hi, hi_strict, max_digits, max_fraction)
+        options += magnitude(
+            nonneg_lo, nonneg_strict, hi, hi_strict, max_digits, max_fraction, fraction_required
+        )
     if lo is None or lo < 0:
         # negative values "-m": m > 0, m >= -hi when hi < 0, m <= -lo
         below_zero = hi is not None and hi < 0
         neg_lo, neg_lo_strict = (-hi, hi_strict) if below_zero else (Decimal(0), True)
         neg_hi = None if lo is None else -lo
-        neg = magnitude(neg_lo, neg_lo_strict, neg_hi, lo_strict, max_digits, max_fraction)
+        neg = magnitude(
+            neg_lo, neg_lo_strict, neg_hi, lo_strict, max_digits, max_fraction, fraction_required
+        )
         if neg:
             options.append(_seq('"-"', alternatives(neg)))
     if not options:

@@ -12,9 +12,11 @@ ENFORCED = {
     "minProperties", "maxProperties", "items", "prefixItems", "additionalItems", "minItems",
     "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "format", "minimum",
     "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", *DEPENDENCIES,
+    "if", "then", "else", "unevaluatedProperties", "unevaluatedItems", "contains",
+    "minContains", "maxContains",
 }  # fmt: skip
-UNENFORCEABLE = {
-    "if", "then", "else",
-    "unevaluatedProperties", "unevaluatedItems", "contains", "minContains", "maxContains",
-    "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor",
-}  # fmt: skip
+UNENFORCEABLE = {"$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor"}
+# Rewritten into other keywords before compiling (rewrite.py), in the order a refusal names.
+REWRITTEN = ("unevaluatedProperties", "unevaluatedItems", "if", "then", "else", *DEPENDENCIES)
+# The compiler's own keywords for the complements negation.py leaves to it.
+INTERNAL = {"x-not-strings", "x-fraction", "x-extra-min", "x-extra-exclude"}
