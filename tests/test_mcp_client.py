@@ -2,6 +2,7 @@
 (tests/mcp_servers/demo.py) over stdio and over streamable HTTP on loopback, with the
 bundled model deriving the arguments."""
 
+import json
 import os
 import re
 import socket
@@ -13,9 +14,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from models.chat_model import ChatModel
 from planner.agent import Agent
 from planner.base import Decision, Planner
 from planner.model_planner import ZeroShotPlanner
+from schemas.chat import Completion
 from schemas.plan import PlanRecord, plan_model
 from schemas.trajectory import Scratchpad
 from tools.base import ToolError
@@ -98,7 +101,7 @@ def test_a_stdio_server_s_tools_join_the_registry_and_the_plan_enum(toolset, too
     assert tools["lookup_order"].description == "Looks up an order by its id."
     # fail closed: one line naming the tool and the keyword, and the tool left out
     [refused] = toolset.refused
-    assert "tag_items" in refused and "'contains'" in refused and "#/properties/tags" in refused
+    assert "tag_items" in refused and "'$dynamicRef'" in refused and "#/properties/tags" in refused
     context = ToolContext(model=chat_model)
     loaded = load_tools(context, ["calculate", "book_room", "final_answer"], toolset)
     assert [t.name for t in loaded] == ["calculate", "book_room", "final_answer"]
@@ -144,16 +147,32 @@ class Script(Planner):
         return Decision(plan=PlanRecord(context="", thoughts="", task=task, tool=tool))
 
 
-def test_an_error_result_and_a_crash_fail_their_step_and_the_run_goes_on(tools):
+class Replies(ChatModel):
+    """Arguments written in advance: this test is about what the agent does with the
+    server's answers (the bundled model's arguments are tested above and below)."""
+
+    name = "replies"
+
+    def __init__(self, *replies: dict) -> None:
+        self.replies = list(replies)
+
+    def complete(self, messages, *, schema=None, **settings) -> Completion:
+        reply = self.replies.pop(0)
+        return Completion(text=json.dumps(reply), parsed=reply, model=self.name)
+
+
+def test_an_error_result_and_a_crash_fail_their_step_and_the_run_goes_on(toolset):
+    model = Replies({"order_id": "B-7"}, {"order_id": "A-1001"})
+    tools = {tool.name: tool for tool in toolset.tools(model)}
     steps = [
         ("lookup_order", "Look up the order B-7"),
         ("crash", "Stop the server"),
         ("lookup_order", "Look up the order A-1001"),
     ]
     agent = Agent(Script(steps), [tools["lookup_order"], tools["crash"]], max_steps=3)
-    trajectory = agent.run("Where are my orders B-7 and A-1001?")
+    trajectory = agent.run("Where are my orders?")
     error, crashed, found = trajectory.steps
-    assert error.error and "no order with the id" in error.error
+    assert error.error and "no order with the id 'B-7'" in error.error
     assert crashed.error and "the MCP server demo stopped while running crash" in crashed.error
     assert found.error is None and "2 lamps" in found.observation  # started again
     assert trajectory.status == "incomplete"

@@ -3,7 +3,7 @@
 Its tools cover what waypoint's argument grammar must handle: enum arguments
 (`convert_temperature`), a nested object with an enum inside (`book_room`), plain strings
 (`lookup_order`, which fails for every unknown order with an MCP tool error), a schema
-the grammar compiler must refuse (`tag_items` uses `contains`), a tool that takes its time
+the grammar compiler must refuse (`tag_items` uses `$dynamicRef`), a tool that takes its time
 (`wait`) and one that kills the server process (`crash`), so a test can watch a server die
 mid-run. With DEMO_PID_FILE set, the server writes its process id there when it starts.
 
@@ -68,14 +68,14 @@ def lookup_order(order_id: str = Field(max_length=20)) -> str:
     return ORDERS[order_id]
 
 
-NEW_AMONG_THEM = {"contains": {"const": "new"}}
+DYNAMIC = {"$dynamicRef": "#tags"}  # no grammar can follow a dynamic reference
 
 
 @server.tool()
 def tag_items(
-    tags: Annotated[list[str], Field(max_length=5, json_schema_extra=NEW_AMONG_THEM)],
+    tags: Annotated[list[str], Field(max_length=5, json_schema_extra=DYNAMIC)],
 ) -> str:
-    """Tags the latest items; one of the tags must be 'new'."""
+    """Tags the latest items."""
     return f"tagged with {', '.join(tags)}"
 
 
