@@ -7,6 +7,7 @@ touching the rest of the vocabulary, `accept(token)` advances it. Used to prove 
 """
 
 import ctypes
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
@@ -59,6 +60,17 @@ class Vocab:
         data = text.encode()
         buf = (llama_cpp.llama_token * (len(data) + 8))()
         n = llama_cpp.llama_tokenize(self.ptr, data, len(data), buf, len(buf), False, True)
+        if n < 0:
+            raise ValueError(f"tokenization of {len(data)} bytes failed")
+        return list(buf[:n])
+
+    def tokenize_text(self, data: bytes) -> list[int]:
+        """`data` as plain text, the tokenizer's own split: a special token's name in it
+        stays characters (a forced "<|im_end|>" inside a JSON string is not the token)."""
+        if not data:
+            return []
+        buf = (llama_cpp.llama_token * (len(data) + 1))()
+        n = llama_cpp.llama_tokenize(self.ptr, data, len(data), buf, len(buf), False, False)
         if n < 0:
             raise ValueError(f"tokenization of {len(data)} bytes failed")
         return list(buf[:n])
@@ -141,3 +153,17 @@ class GrammarMatcher:
 
 def grammar_accepts(vocab: Vocab, gbnf: str, text: str) -> bool:
     return GrammarMatcher(vocab, gbnf).match(text)[0]
+
+
+def acceptor(vocab: Vocab, gbnf: str) -> Callable[[str], bool | None]:
+    """A grammar loaded once: text -> accepted (None: the vocabulary cannot spell it).
+    Raises GrammarLoadError for a grammar llama.cpp cannot parse."""
+    GrammarMatcher(vocab, gbnf)
+
+    def accepts(text: str) -> bool | None:
+        try:
+            return GrammarMatcher(vocab, gbnf).match(text)[0]
+        except Untokenizable:
+            return None
+
+    return accepts
