@@ -2,6 +2,8 @@
 
 - atlas requests: the atlas tools over the requests' world, rated by the programmatic atlas
   judge (`--judge atlas`) or by a model (`--judge MODEL`);
+- real-tool requests: the real tools on the bundled encyclopedia, writing their e-mails and
+  events under the run folder, checked programmatically (`--judge check`);
 - any other requests: the simulated tools, played by a model (`--simulator`, by default the
   judge's model), and a model judge, the way the reference evaluated its planners.
 """
@@ -9,16 +11,20 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from evals.errors import EvalError
 from evals.request_sets import RequestSet, WorldKind
 from models.chat_model import ChatModel
+from models.registry import DEFAULT_MODEL
 from planner.judge import Judge
-from tools.atlas.tools import AtlasSearch, atlas_tools
+from tools.atlas.search import ArticleIndex
+from tools.atlas.tools import atlas_tools
 from tools.atlas.world import build_world
 from tools.base import Tool
+from tools.search_wikipedia import SearchWikipedia
 
-ATLAS_JUDGE = "atlas"
+ATLAS_JUDGE, CHECK_JUDGE = "atlas", "check"
 
 
 class Models:
@@ -37,6 +43,13 @@ class Models:
                 model.load()  # a broken file fails now, not as one failed run per request
             self._loaded[name] = model
         return self._loaded[name]
+
+
+def default_judge(world: WorldKind) -> str:
+    """The judge of a world whose requests can be checked by a program."""
+    if world == "llm":
+        raise EvalError("these requests need a judge model: name one with --judge MODEL")
+    return ATLAS_JUDGE if world == "atlas" else CHECK_JUDGE
 
 
 @dataclass
@@ -58,20 +71,22 @@ def make_environment(
     *,
     seed: int = 0,
     warm: bool = True,
+    home: Path | None = None,
 ) -> Environment:
     """`warm`: load what the tools load on first use now, so that the first run of the first
-    planner is not charged for it (its seconds per request would be off)."""
+    planner is not charged for it (its seconds per request would be off). `home`: where real
+    tools write (outbox, calendar, the index of the bundled encyclopedia)."""
     if request_set.world == "atlas":
         tools = _atlas_tools(request_set.atlas_seed())
         if warm:
             for tool in tools:
-                if isinstance(tool, AtlasSearch):
-                    tool.index.vectors()  # loads the embedding model, embeds the articles
+                if isinstance(tool, SearchWikipedia) and isinstance(tool.retriever, ArticleIndex):
+                    tool.retriever.vectors()  # loads the embedding model, embeds the articles
         return Environment("atlas", tools, _judge(judge, models))
-    if judge == ATLAS_JUDGE:
-        raise EvalError(
-            f"the atlas judge rates only atlas requests; rate {request_set.spec} with --judge MODEL"
-        )
+    if request_set.world == "real":
+        return Environment("real", _real_tools(models, home, warm), _judge(judge, models))
+    if judge in (ATLAS_JUDGE, CHECK_JUDGE):
+        raise EvalError(f"the {judge} judge does not rate {request_set.spec}; use --judge MODEL")
     from tools.simulated import simulated_tools
 
     tools = simulated_tools(models.get(simulator or judge), seed=seed)
@@ -85,11 +100,36 @@ def _atlas_tools(world_seed: int) -> tuple[Tool, ...]:
     return tuple(atlas_tools(build_world(world_seed)))
 
 
+def _real_tools(models: Models, home: Path | None, warm: bool) -> list[Tool]:
+    """The default real tools; a tool that derives arguments does it with the bundled model.
+    Nobody is at the terminal, so ask_user says the user cannot be asked."""
+    from tools.context import ToolContext
+    from tools.registry import load_tools
+    from tools.search_wikipedia import LocalIndex
+
+    if home is None:
+        raise EvalError("real tools need a folder to write in")
+
+    def no_user(question: str) -> str:
+        raise EOFError
+
+    context = ToolContext(model=models.get(DEFAULT_MODEL), home=home, ask=no_user)
+    tools = load_tools(context)
+    for tool in tools:
+        if warm and isinstance(tool, SearchWikipedia) and isinstance(tool.retriever, LocalIndex):
+            _ = tool.retriever.index  # embeds the encyclopedia on first use
+    return tools
+
+
 def _judge(name: str, models: Models) -> Judge:
     if name == ATLAS_JUDGE:
         from tools.atlas.judge import AtlasJudge
 
         return AtlasJudge()
+    if name == CHECK_JUDGE:
+        from evals.checks import CheckJudge
+
+        return CheckJudge()
     from planner.judge import LLMJudge
 
     return LLMJudge(models.get(name))

@@ -2,14 +2,18 @@
 
 - `atlas:SEED:COUNT[:PHRASINGS]`: COUNT requests about the atlas world of SEED, with train
   phrasings (default), `heldout` ones never used in training, or `all`;
+- `real`: the hand-written requests for the real tools (`evals/data/real_tools.jsonl`);
 - a JSONL file (or a simulation folder holding `requests.jsonl`), read by
   `tools.request_file`: atlas requests, a teacher's, or a user's own.
 
 Atlas requests carry gold answers and solutions, so the expert, the atlas tools and the
-atlas judge can work on them; other requests need a model judge and simulated tools.
+atlas judge can work on them. Real-tool requests (every one with source "real") run on the
+real tools and are checked programmatically (`evals.checks`). Other requests need a model
+judge and simulated tools.
 """
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -19,9 +23,10 @@ from tools.atlas.requests import AtlasRequest, PhrasingSplit, atlas_requests
 from tools.atlas.world import build_world
 from tools.request_file import read_requests
 
-WorldKind = Literal["atlas", "llm"]
+WorldKind = Literal["atlas", "llm", "real"]
 ATLAS_FORMAT = "atlas:SEED:COUNT[:train|heldout|all]"
 REQUESTS_FILE = "requests.jsonl"
+REAL = "real"
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,17 @@ class RequestSet:
         return seeds.pop()
 
 
+def real_tool_requests() -> Path:
+    """The hand-written real-tool set: facts of the bundled encyclopedia, calculations and
+    actions, each with its gold (rated by `evals.checks`)."""
+    return Path(str(resources.files("evals.data") / "real_tools.jsonl"))
+
+
 def load_request_set(spec: str) -> RequestSet:
     if spec.startswith("atlas:"):
         return _atlas_set(spec)
+    if spec == REAL:
+        return read_request_set(real_tool_requests(), spec)
     path = Path(spec).expanduser()
     if path.is_dir():
         path = path / REQUESTS_FILE
@@ -53,7 +66,8 @@ def read_request_set(path: Path, spec: str) -> RequestSet:
     """The requests of a JSONL file, as the set named `spec`."""
     requests = read_requests(path)
     atlas = isinstance(requests[0], AtlasRequest)
-    request_set = RequestSet(spec, "atlas" if atlas else "llm", requests)
+    real = all(r.source == REAL for r in requests)
+    request_set = RequestSet(spec, "atlas" if atlas else "real" if real else "llm", requests)
     if atlas:
         request_set.atlas_seed()  # one world per set, checked now rather than mid-run
     return request_set

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from evals.environment import Environment, Models, make_environment
+from evals.environment import Environment, Models, default_judge, make_environment
 from evals.errors import EvalInterrupted
 from evals.planners import PlannerFor, PlannerSpec, parse_planners, planner_for
 from evals.request_sets import RequestSet, load_request_set
@@ -40,18 +40,21 @@ def run_eval(
     planners: Sequence[str | PlannerSpec],
     requests: str | RequestSet,
     runs: int,
-    judge: str,
+    judge: str | None,
     out_dir: Path,
     *,
     settings: EvalSettings | None = None,
     simulator: str | None = None,
     show_progress: bool = True,
 ) -> EvalRunSummary:
-    """Run, judge and store; see the module docstring. Raises EvalInterrupted on Ctrl-C."""
+    """Run, judge and store; see the module docstring. `judge` None: the world's own
+    programmatic judge (atlas, or check for real-tool requests). Raises EvalInterrupted on
+    Ctrl-C."""
     if runs < 1:
         raise WaypointError(f"runs must be at least 1, got {runs}")
     specs = parse_planners(p.label if isinstance(p, PlannerSpec) else p for p in planners)
     request_set = load_request_set(requests) if isinstance(requests, str) else requests
+    judge = judge or default_judge(request_set.world)
     settings = settings or EvalSettings()
     config = EvalConfig(
         requests=request_set.spec,
@@ -66,8 +69,9 @@ def run_eval(
     # the expert names every entity it searches for, so only other planners need embeddings
     warm = any(s.kind != "expert" for s in specs)
     environment = make_environment(
-        request_set, judge, simulator, models, seed=settings.seed, warm=warm
-    )
+        request_set, judge, simulator, models, seed=settings.seed, warm=warm,
+        home=store.root / "home",
+    )  # fmt: skip
     sources = {  # every planner is built before the first run, so a bad one fails early
         s.label: planner_for(s, request_set, environment, settings, models) for s in specs
     }
@@ -158,7 +162,7 @@ def attempt(agent: Agent, request: Request, meta: TrajectoryMeta) -> Trajectory:
 
     agent.subscribe(keep)
     try:
-        return agent.run(request.text, request_id=request.id, meta=meta)
+        return agent.run(request.text, request_id=request.id, meta=meta, history=request.history)
     except Exception as e:  # any crash is a result of the planner under test, so a record
         empty = Trajectory(request_id=request.id, request=request.text, meta=meta)
         trajectory = finished[-1] if finished else empty

@@ -47,7 +47,13 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(4, ge=1, description="examples per device per micro-batch")
     grad_accum: int = Field(2, ge=1, description="micro-batches per optimizer step")
     max_length: int = Field(1024, ge=16, description="longer examples are skipped, not cut")
-    completion_only: bool = Field(True, description="loss on the plan only (prompt masked)")
+    packing: bool = Field(
+        True, description="several examples per sequence, none attending to another"
+    )
+    layout: Literal["trajectory", "step"] = Field(
+        "trajectory", description="one sequence per trajectory, or per plan (its prefix again)"
+    )
+    completion_only: bool = Field(True, description="loss on the plans only (the rest masked)")
     mask_observations: bool = Field(False, description="with full loss: skip tool results")
     gradient_checkpointing: bool | None = Field(None, description="None: on for CUDA only")
     seed: int = 0

@@ -1,18 +1,23 @@
 """Token ids and labels for an example: which tokens the loss is computed on.
 
-The example is rendered with the base model's chat template exactly as the planner sees it
-at inference (prompt + generation prompt), followed by the plan. A token that touches a
-masked span gets the label -100 and adds nothing to the loss:
-- completion-only: the whole prompt is masked, the model learns to write the plan;
-- full sequence with `mask_observations`: only the tool results inside the prompt are
-  masked, so the model is not trained to predict what a tool will return.
+An example is rendered with the base model's chat template exactly as the planner sees it
+at inference: each plan follows the generation prompt the planner was given before it. A
+token that touches a masked span gets the label -100 and adds nothing to the loss:
+- completion-only: everything but the plans (and the end-of-turn token after each, so the
+  model learns to stop) is masked;
+- full sequence with `mask_observations`: only the tool results are masked, so the model
+  is not trained to predict what a tool will return.
+
+`layout` says how a trajectory becomes rows: one row holding every plan ("trajectory"), or
+one row per plan that repeats the conversation before it ("step", the layout of per-step
+SFT, kept to measure what the trajectory layout saves).
 """
 
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from finetune.sft_data import DatasetError
+from planner.prompts import RESULT
 from schemas.dataset import SFTExample
 
 if TYPE_CHECKING:
@@ -20,22 +25,36 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 IGNORE_INDEX = -100
-
-# Tool results as schemas.trajectory.Scratchpad renders them: "   result: <text>", running
-# until the next numbered step or a blank line.
-_RESULT = re.compile(r"^ *result: ", re.MULTILINE)
-_RESULT_END = re.compile(r"\n(?=\d+\. task: )|\n\n")
-
+Layout = Literal["trajectory", "step"]
 Span = tuple[int, int]
+_RESULT_PREFIX = RESULT.split("{", 1)[0]
 
 
-def observation_spans(content: str) -> list[Span]:
-    """Character spans of the tool results in a message's content."""
+def _render(tokenizer: "PreTrainedTokenizerBase", messages, generation: bool = False) -> str:
+    return tokenizer.apply_chat_template(
+        [m.model_dump() for m in messages], tokenize=False, add_generation_prompt=generation
+    )
+
+
+def plan_spans(example: SFTExample, tokenizer: "PreTrainedTokenizerBase") -> tuple[str, list[Span]]:
+    """The rendered conversation and the character span of every plan in it (from the end
+    of its generation prompt to the end of its turn)."""
+    text = _render(tokenizer, example.messages)
     spans = []
-    for match in _RESULT.finditer(content):
-        end = _RESULT_END.search(content, match.end())
-        spans.append((match.end(), end.start() if end else len(content)))
-    return [(start, end) for start, end in spans if end > start]
+    for i, message in enumerate(example.messages):
+        if message.role != "assistant":
+            continue
+        start = len(_render(tokenizer, example.messages[:i], generation=True))
+        end = len(_render(tokenizer, example.messages[: i + 1]))
+        if not text.startswith(_render(tokenizer, example.messages[: i + 1])):
+            raise DatasetError(
+                f"{example.request_id}: the chat template renders the conversation differently "
+                "once it goes on; plan labels would be wrong"
+            )
+        spans.append((start, end))
+    if not spans:
+        raise DatasetError(f"{example.request_id}: the example has no plan to learn")
+    return text, spans
 
 
 def encode(
@@ -44,54 +63,60 @@ def encode(
     *,
     completion_only: bool,
     mask_observations: bool = False,
-) -> dict[str, list[int]]:
-    """`input_ids` and `labels` (-100 where masked) for one example."""
-    prompt = [m.model_dump() for m in example.prompt]
-    prompt_text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-    text = tokenizer.apply_chat_template(
-        [*prompt, example.completion[0].model_dump()], tokenize=False
-    )
-    if not text.startswith(prompt_text):
-        raise DatasetError(
-            f"{example.request_id} step {example.step}: the chat template renders the prompt "
-            "differently once the plan follows it; completion-only labels would be wrong"
-        )
-    if completion_only:
-        masked = [(0, len(prompt_text))]
-    elif mask_observations:
-        masked = _locate_observations(example, text)
-    else:
-        masked = []
+    layout: Layout = "trajectory",
+) -> list[dict[str, list[int]]]:
+    """`input_ids` and `labels` (-100 where masked): one row, or one per plan."""
+    text, plans = plan_spans(example, tokenizer)
     encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids = encoding["input_ids"]
+    ids, offsets = encoding["input_ids"], encoding["offset_mapping"]
+    if completion_only:
+        learned = plans
+    else:
+        masked = _observation_spans(example, text) if mask_observations else []
+        learned = [(0, len(text))] if not masked else _gaps(masked, len(text))
     labels = [
-        IGNORE_INDEX if _overlaps(span, masked) else token
-        for token, span in zip(ids, encoding["offset_mapping"], strict=True)
+        token if _inside(span, learned) else IGNORE_INDEX
+        for token, span in zip(ids, offsets, strict=True)
     ]
-    return {"input_ids": ids, "labels": labels}
+    if layout == "trajectory":
+        return [{"input_ids": ids, "labels": labels}]
+    rows, done = [], 0
+    for _, end in plans:  # each plan after everything before it; each token learned once
+        cut = next((i for i, (a, _) in enumerate(offsets) if a >= end), len(ids))
+        row_labels = [IGNORE_INDEX] * done + labels[done:cut]
+        rows.append({"input_ids": ids[:cut], "labels": row_labels})
+        done = cut
+    return rows
 
 
-def _overlaps(token: Span, masked: list[Span]) -> bool:
-    """A token that shares any character with a masked span is masked: " 42" carries the
-    space before a tool result and its first digits, and must not be learned."""
+def _inside(token: Span, spans: list[Span]) -> bool:
+    """A token is learned only when it lies wholly inside a learned span: " 42" carries
+    the space before a tool result and its first digits, and must not be learned."""
     start, end = token[0], max(token[1], token[0] + 1)
-    return any(start < b and end > a for a, b in masked)
+    return any(a <= start and end <= b for a, b in spans)
 
 
-def _locate_observations(example: SFTExample, text: str) -> list[Span]:
+def _observation_spans(example: SFTExample, text: str) -> list[Span]:
     """The tool results' spans in the rendered text, found in order (a template may trim
     or wrap a message, so spans are searched for rather than computed)."""
     spans, cursor = [], 0
-    for message in example.prompt:
-        if message.role != "user":
+    for message in example.messages:
+        if message.role != "user" or not message.content.startswith(_RESULT_PREFIX):
             continue
-        for start, end in observation_spans(message.content):
-            found = text.find(message.content[start:end], cursor)
-            if found < 0:
-                continue
-            cursor = found + (end - start)
+        result = message.content[len(_RESULT_PREFIX) :]
+        found = text.find(result, cursor)
+        if found >= 0:
+            cursor = found + len(result)
             spans.append((found, cursor))
     return spans
+
+
+def _gaps(masked: list[Span], length: int) -> list[Span]:
+    gaps, cursor = [], 0
+    for a, b in masked:
+        gaps.append((cursor, a))
+        cursor = b
+    return [*gaps, (cursor, length)]
 
 
 def encode_all(
@@ -101,21 +126,25 @@ def encode_all(
     completion_only: bool,
     mask_observations: bool,
     max_length: int,
+    layout: Layout = "trajectory",
 ) -> tuple["Dataset", int]:
     """A trainer-ready dataset and the number of examples left out for exceeding
     `max_length`: cutting them would train the planner on plans that stop mid-way."""
     from datasets import Dataset
 
-    rows = [
-        encode(e, tokenizer, completion_only=completion_only, mask_observations=mask_observations)
-        for e in examples
-    ]
-    if mask_observations and all(IGNORE_INDEX not in row["labels"] for row in rows):
+    if mask_observations and not any(
+        _observation_spans(e, _render(tokenizer, e.messages)) for e in examples
+    ):
         raise DatasetError(
-            "mask_observations: no tool results found in any prompt (expected scratchpad "
-            "lines '   result: …' as schemas.trajectory.Scratchpad renders them)"
+            "mask_observations: no tool results found in any example (expected user messages "
+            f"'{_RESULT_PREFIX}…' as planner.prompts renders them)"
         )
-    kept = [row for row in rows if len(row["input_ids"]) <= max_length]
+    encoded = [
+        encode(e, tokenizer, completion_only=completion_only, mask_observations=mask_observations,
+               layout=layout)
+        for e in examples
+    ]  # fmt: skip
+    kept = [rows for rows in encoded if all(len(r["input_ids"]) <= max_length for r in rows)]
     if not kept:
         raise DatasetError(f"every example is longer than max_length={max_length} tokens")
-    return Dataset.from_list(kept), len(rows) - len(kept)
+    return Dataset.from_list([row for rows in kept for row in rows]), len(encoded) - len(kept)

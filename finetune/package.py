@@ -1,9 +1,9 @@
-"""The SFT dataset: one example per step of every well-rated trajectory, split by request.
+"""The SFT dataset: one example per well-rated trajectory, split by request.
 
-An example's prompt is exactly what the fine-tuned planner sees at that step
-(`planner.prompts.fine_tuned_messages`), and its completion is the step's plan in the
-canonical JSON of the tool set's Plan class, the text the plan grammar makes the model
-write. Whole requests go to validation, never single steps (their prompts share prefixes).
+An example is the fine-tuned planner's conversation for the whole trajectory
+(`planner.prompts.fine_tuned_messages`): every plan in the canonical JSON of the tool set's
+Plan class, the text the plan grammar makes the model write, each followed by its result.
+Training learns every plan of it from one sequence.
 """
 
 from collections import Counter
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from rich.table import Table
 
 from finetune.sft_data import split_by_request
-from planner.prompts import fine_tuned_messages
+from planner.prompts import fine_tuned_messages, plan_text
 from schemas.chat import assistant
 from schemas.dataset import SFTExample
 from schemas.errors import WaypointError, validation_problem
@@ -31,7 +31,7 @@ class DatasetStats(BaseModel):
     rated: int
     kept: int = Field(description="answered, with an answer rated at least min_rating")
     min_rating: int
-    steps: int = Field(description="examples: the steps of the kept trajectories")
+    steps: int = Field(description="plans to learn: the steps of the kept trajectories")
     train_requests: int
     train_examples: int
     validation_requests: int
@@ -46,27 +46,21 @@ class Dataset(BaseModel):
     stats: DatasetStats
 
 
-def step_examples(trajectory: Trajectory, plan_class: type[PlanRecord]) -> list[SFTExample]:
-    """One example per step: the prompt before the step, the step's plan as the completion."""
-    examples = []
-    for number, step in enumerate(trajectory.steps):
-        scratchpad = Scratchpad(steps=trajectory.steps[:number])
+def trajectory_example(trajectory: Trajectory, plan_class: type[PlanRecord]) -> SFTExample:
+    """The conversation of a trajectory, up to and including its last plan."""
+    for number, step in enumerate(trajectory.steps, 1):
         try:
-            plan = plan_class.model_validate(step.plan.model_dump())
+            plan_class.model_validate(step.plan.model_dump())
         except ValidationError as e:
             raise WaypointError(
-                f"request {trajectory.request_id}, step {number + 1}: the plan does not fit "
-                f"this tool set: {validation_problem(e, 'plan')}"
+                f"request {trajectory.request_id}, step {number}: the plan does not fit "
+                f"this tool set: {validation_problem(e)}"
             ) from e
-        examples.append(
-            SFTExample(
-                request_id=trajectory.request_id,
-                step=number,
-                prompt=fine_tuned_messages(trajectory.request, scratchpad, trajectory.history),
-                completion=[assistant(plan.model_dump_json())],
-            )
-        )
-    return examples
+    *before, last = trajectory.steps
+    messages = fine_tuned_messages(trajectory.request, Scratchpad(steps=before), trajectory.history)
+    return SFTExample(
+        request_id=trajectory.request_id, messages=[*messages, assistant(plan_text(last.plan))]
+    )
 
 
 def package_dataset(
@@ -89,7 +83,7 @@ def package_dataset(
         for t in rated
         if t.status == "answered" and ratings[t.request_id].answer.score >= min_rating
     ]
-    examples = [e for t in kept for e in step_examples(t, plan_class)]
+    examples = [trajectory_example(t, plan_class) for t in kept if t.steps]
     if not examples:
         raise WaypointError(
             f"no trajectory is answered and rated ≥ {min_rating}: nothing to train on"
@@ -102,7 +96,7 @@ def package_dataset(
         rated=len(rated),
         kept=len(kept),
         min_rating=min_rating,
-        steps=len(examples),
+        steps=sum(len(t.steps) for t in kept),
         train_requests=len({e.request_id for e in train}),
         train_examples=len(train),
         validation_requests=len({e.request_id for e in validation}),
@@ -128,7 +122,7 @@ def stats_table(stats: DatasetStats) -> Table:
     table.add_column(justify="right")
     table.add_row("trajectories (rated)", f"{stats.trajectories} ({stats.rated})")
     table.add_row(f"kept (answer ≥ {stats.min_rating})", str(stats.kept))
-    table.add_row("examples (steps)", str(stats.steps))
+    table.add_row("plans (steps)", str(stats.steps))
     table.add_row("train: requests / examples", f"{stats.train_requests} / {stats.train_examples}")
     table.add_row(
         "validation: requests / examples",

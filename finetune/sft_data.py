@@ -26,17 +26,19 @@ def read_examples(path: Path) -> list[SFTExample]:
 
 
 def _check_shape(example: SFTExample, where: str) -> None:
-    if len(example.completion) != 1 or example.completion[0].role != "assistant":
-        raise DatasetError(f"{where}: the completion must be exactly one assistant message")
-    if not example.prompt or example.prompt[-1].role != "user":
-        raise DatasetError(f"{where}: the prompt must end with a user message")
+    roles = [m.role for m in example.messages]
+    turns = roles[1:] if roles[:1] == ["system"] else roles
+    if not turns or turns != ["user", "assistant"] * (len(turns) // 2):
+        raise DatasetError(
+            f"{where}: after an optional system message the messages must alternate user and "
+            "assistant, ending with a plan (an assistant message)"
+        )
 
 
 def split_by_request(
     examples: Sequence[SFTExample], val_fraction: float, seed: int
 ) -> tuple[list[SFTExample], list[SFTExample]]:
-    """Hold out whole requests, never single steps: the steps of one request share their
-    prompt prefix, so splitting them would leak validation text into training."""
+    """Hold out whole requests: a conversation per request, its split seeded and stable."""
     ids = sorted({e.request_id for e in examples}, key=lambda rid: _rank(rid, seed))
     if len(ids) < 2:
         raise DatasetError("a validation split needs examples from at least two requests")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from models.chat_model import ChatModel
+from models.chat_model import ChatModel, Schema
 from planner import prompts
 from planner.model_planner import ModelPlanner
 from schemas.chat import Message, system
@@ -45,13 +45,18 @@ class TeacherPlanner(ModelPlanner):
 
     def __init__(self, model: ChatModel, tools: Sequence[Tool], **options: Any) -> None:
         super().__init__(model, tools, **{"max_tokens": MAX_TEACHER_PLAN_TOKENS, **options})
-        self.plan_class = teacher_plan_model(self.tool_names)
+
+    def schema(self, scratchpad: Scratchpad, only: Sequence[str] | None) -> Schema:
+        """The teacher's richer plan, over `only` at the last step; a strong model needs no
+        guard against repeating itself."""
+        names = [t for t in self.tool_names if only is None or t in only] or self.tool_names
+        return teacher_plan_model(names)
 
     def messages(
         self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
     ) -> list[Message]:
         tool_list = "\n".join(f"- {t.name}: {t.description}" for t in self.tools)
         instructions = prompts.ZERO_SHOT_SYSTEM.format(
-            tools=tool_list, fields=describe_fields(self.plan_class)
+            tools=tool_list, fields=describe_fields(teacher_plan_model(self.tool_names))
         )
         return [system(instructions), prompts.planner_user_message(request, scratchpad, history)]

@@ -180,6 +180,7 @@ def _encode(
         completion_only=config.completion_only,
         mask_observations=config.mask_observations,
         max_length=config.max_length,
+        layout=config.layout,
     )
     # Validation loss is always measured on the plan tokens, whatever the training mask, so
     # runs with and without prompt masking are compared on the same figure.
@@ -224,6 +225,11 @@ def _trainer_args(config: TrainConfig, hardware: Hardware, resume: bool):
         lr_scheduler_type=config.lr_scheduler,
         warmup_steps=config.warmup_ratio,  # a float below 1 is a ratio of all steps
         max_length=config.max_length,
+        # Packed rows: each position restarts at 0 where an example begins, and the
+        # attention mask built from those positions keeps examples from seeing each other.
+        packing=config.packing,
+        packing_strategy="bfd",
+        padding_free=config.packing,
         seed=config.seed,
         eval_strategy="epoch",
         eval_on_start=not resume,  # the base model's validation loss: what training improves on

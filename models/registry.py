@@ -14,14 +14,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from models.bundled import bundled_model_path
+from models.bundled import BUNDLED_NAME, bundled_model_path
 from models.chat_model import ChatModel, ModelError
 from models.structured import GrammarMode
 from schemas.errors import validation_problem
 
-DEFAULT_MODEL = "smollm2-135m"
+DEFAULT_MODEL = BUNDLED_NAME
+# Which prompt a model was trained for: any instruct model plans zero-shot; a planner made
+# by `waypoint pipeline` expects the fine-tuned prompt (planner.prompts).
+PlannerPrompt = Literal["zero-shot", "fine-tuned"]
 USER_FILE = "models.toml"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -39,9 +51,21 @@ class LlamaCppEntry(BaseModel):
     repo: str | None = None
     file: str | None = None
     revision: str | None = None
+    lora: Path | None = Field(None, description="a GGUF LoRA adapter llama.cpp applies at load")
+    planner: PlannerPrompt = "zero-shot"
     n_ctx: int = Field(4096, ge=256)
     decoder: str | None = None  # a name in models.decoding.DECODERS; None: the default
     flash_attn: bool | None = None
+
+    @field_validator("path", "lora")
+    @classmethod
+    def _beside_the_registry(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """A relative path is relative to the registry file that names it (the shipped
+        planner's adapter sits in this package)."""
+        root = (info.context or {}).get("root")
+        if value is None or root is None or value.expanduser().is_absolute():
+            return value
+        return Path(root) / value
 
     @model_validator(mode="after")
     def _one_source(self) -> "LlamaCppEntry":
@@ -60,6 +84,7 @@ class OpenAIEntry(BaseModel):
     model: str
     api_key_env: str = "OPENAI_API_KEY"
     grammar_mode: GrammarMode = "json_schema"
+    planner: PlannerPrompt = "zero-shot"
 
 
 Entry = Annotated[LlamaCppEntry | OpenAIEntry, Field(discriminator="backend")]
@@ -79,17 +104,18 @@ def user_registry_path() -> Path:
 
 def registry() -> dict[str, Entry]:
     """Every named model: the packaged ones, then the user's (which win on a shared name)."""
-    packaged = resources.files("models") / "registry.toml"
-    entries = _parse(packaged.read_text(), str(packaged))
+    packaged = Path(str(resources.files("models") / "registry.toml"))
+    entries = _parse(packaged)
     user = user_registry_path()
     if user.is_file():
-        entries |= _parse(user.read_text(), str(user))
+        entries |= _parse(user)
     return entries
 
 
-def _parse(text: str, source: str) -> dict[str, Entry]:
+def _parse(source: Path) -> dict[str, Entry]:
     try:
-        return _Registry.validate_python(tomllib.loads(text))
+        data = tomllib.loads(source.read_text())
+        return _Registry.validate_python(data, context={"root": source.parent})
     except tomllib.TOMLDecodeError as e:
         raise ModelError(f"{source} is not valid TOML: {e}") from e
     except ValidationError as e:
@@ -145,11 +171,18 @@ def load_chat_model(name_or_path: str | Path = DEFAULT_MODEL, **overrides: Any) 
     name = str(name_or_path)
     entry = entry_for(name)
     if isinstance(entry, OpenAIEntry):
-        settings = entry.model_dump(exclude={"backend", "description"})
+        settings = entry.model_dump(exclude={"backend", "description", "planner"})
         return OpenAIChatModel(**({"name": name} | settings | overrides))
-    runtime = entry.model_dump(include={"n_ctx", "decoder", "flash_attn"}, exclude_none=True)
+    runtime = entry.model_dump(include={"n_ctx", "decoder", "flash_attn", "lora"}, exclude_none=True)
     settings = {"name": name} | runtime | overrides
     return LlamaCppChatModel(local_file(name, entry), **settings)
+
+
+def planner_prompt(name_or_path: str | Path) -> PlannerPrompt:
+    """The prompt a model expects: its entry's `planner`; zero-shot for a bare file."""
+    if _local_path(name_or_path) is not None:
+        return "zero-shot"
+    return entry_for(str(name_or_path)).planner
 
 
 def _local_path(name_or_path: str | Path) -> Path | None:

@@ -1,7 +1,8 @@
 """The agent loop: plan, act, observe, until a tool gives the final answer or the steps run out.
 
 The agent knows no tool by name. A step's tool is looked up in the tool set and run; an
-observation marked final ends the run with its text as the answer. A tool that raises
+observation marked final ends the run with its text as the answer. At the last step the
+planner may only choose a tool that ends the run, so a run that can answer does. A tool that raises
 does not end the run: its error becomes the observation the planner sees next. Every run,
 finished or not, is returned as a `Trajectory`.
 """
@@ -49,6 +50,7 @@ class Agent:
             raise ValueError(f"the planner may choose tools the agent lacks: {missing}")
         self.planner = planner
         self.max_steps = max_steps
+        self.final_tools = tuple(name for name, tool in self.tools.items() if tool.ends_run)
         self.turns: list[Trajectory] = []  # this conversation, one trajectory per request
         self._subscribers: list[Subscriber] = []
 
@@ -116,8 +118,12 @@ class Agent:
     def _loop(self, trajectory: Trajectory) -> None:
         for number in range(1, self.max_steps + 1):
             scratchpad = Scratchpad(steps=trajectory.steps)
+            last = number == self.max_steps and self.final_tools
+            only = self.final_tools if last else None
             try:
-                decision = self.planner.plan(trajectory.request, scratchpad, trajectory.history)
+                decision = self.planner.plan(
+                    trajectory.request, scratchpad, trajectory.history, only=only
+                )
             except WaypointError as e:
                 trajectory.status = "failed"
                 trajectory.reason = f"the planner failed at step {number}: {e}"

@@ -22,6 +22,12 @@ class Planner(ABC):
 
     @abstractmethod
     def plan(
-        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+        self,
+        request: str,
+        scratchpad: Scratchpad,
+        history: Sequence[Exchange] = (),
+        *,
+        only: Sequence[str] | None = None,
     ) -> Decision:
-        """The next plan; its `tool` is always one of the planner's tools."""
+        """The next plan; its `tool` is always one of the planner's tools, and one of `only`
+        where the run allows no other (its last step leaves only the final answer)."""

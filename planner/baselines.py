@@ -21,16 +21,26 @@ class ExpertPlanner(Planner):
     tool_names = ATLAS_TOOL_NAMES
 
     def __init__(self, requests: Iterable[AtlasRequest]) -> None:
-        self.solutions: dict[str, list[PlanRecord]] = {r.text: r.plans() for r in requests}
+        self.solutions = {_key(r.text, r.history): r.plans() for r in requests}
 
     def plan(
-        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+        self,
+        request: str,
+        scratchpad: Scratchpad,
+        history: Sequence[Exchange] = (),
+        *,
+        only: Sequence[str] | None = None,
     ) -> Decision:
-        plans = self.solutions.get(request)
+        plans = self.solutions.get(_key(request, history))
         if plans is None:
             raise WaypointError(f"the expert knows only atlas requests, not {request[:80]!r}")
         # past the end of the solution (a tool failed), the expert can only answer again
         return Decision(plan=plans[min(len(scratchpad.steps), len(plans) - 1)])
+
+
+def _key(request: str, history: Sequence[Exchange]) -> tuple[str, ...]:
+    """A follow-up ("And what about Vela?") means something else after another turn."""
+    return (request, *(e.request for e in history))
 
 
 class RandomPlanner(Planner):
@@ -43,13 +53,19 @@ class RandomPlanner(Planner):
         self.rng = random.Random(seed)
 
     def plan(
-        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+        self,
+        request: str,
+        scratchpad: Scratchpad,
+        history: Sequence[Exchange] = (),
+        *,
+        only: Sequence[str] | None = None,
     ) -> Decision:
+        tools = [t for t in self.tool_names if only is None or t in only] or self.tool_names
         return Decision(
             plan=PlanRecord(
                 context=f"{len(scratchpad.steps)} steps taken.",
                 thoughts="Any tool will do.",
                 task=request[:200],
-                tool=self.rng.choice(self.tool_names),
+                tool=self.rng.choice(tools),
             )
         )

@@ -1,5 +1,6 @@
-"""Planners backed by a chat model: the plan is decoded under the grammar of a Plan class
-built for the tool set, so it always parses and always names a registered tool.
+"""Planners backed by a chat model: the plan is decoded under a grammar built for the tool
+set and the state of the run, so it always parses, always names a registered tool, never
+repeats a step word for word and, at the last step, can only give the final answer.
 
 The two planners differ only in their prompt (see `planner.prompts`).
 """
@@ -7,11 +8,11 @@ The two planners differ only in their prompt (see `planner.prompts`).
 from abc import abstractmethod
 from collections.abc import Sequence
 
-from models.chat_model import ChatModel
+from models.chat_model import ChatModel, Schema
 from planner import prompts
 from planner.base import Decision, Planner
 from schemas.chat import Message
-from schemas.plan import PlanRecord, plan_model
+from schemas.plan import PlanRecord, plan_schema
 from schemas.trajectory import Exchange, Scratchpad
 from tools.base import Tool
 
@@ -34,7 +35,6 @@ class ModelPlanner(Planner):
         self.model_name = model.name
         self.tools = list(tools)
         self.tool_names = tuple(t.name for t in self.tools)
-        self.plan_class = plan_model(self.tool_names)
         self.temperature, self.seed, self.max_tokens = temperature, seed, max_tokens
 
     @abstractmethod
@@ -42,18 +42,31 @@ class ModelPlanner(Planner):
         self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
     ) -> list[Message]: ...
 
+    def schema(self, scratchpad: Scratchpad, only: Sequence[str] | None) -> Schema:
+        """What the next plan may be, given the steps so far."""
+        taken = [(s.plan.task, s.plan.tool) for s in scratchpad.steps]
+        return plan_schema(self.tool_names, taken, only=only)
+
     def plan(
-        self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+        self,
+        request: str,
+        scratchpad: Scratchpad,
+        history: Sequence[Exchange] = (),
+        *,
+        only: Sequence[str] | None = None,
     ) -> Decision:
         completion = self.model.complete(
             self.messages(request, scratchpad, history),
-            schema=self.plan_class,
+            schema=self.schema(scratchpad, only),
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             seed=self.seed,
         )
+        parsed = completion.parsed
         return Decision(
-            plan=PlanRecord.model_validate(completion.parsed.model_dump()),
+            plan=PlanRecord.model_validate(
+                parsed if isinstance(parsed, dict) else parsed.model_dump()
+            ),
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
         )

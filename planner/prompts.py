@@ -2,12 +2,15 @@
 
 `fine_tuned_messages` is also the prompt the SFT dataset is built from: a fine-tuned planner
 sees at inference exactly what it was trained on, so it must stay a pure function of its
-inputs (no dates, no randomness, no tool list) and change only with a new dataset.
+inputs (no dates, no randomness, no tool list) and change only with a new dataset. It is a
+conversation that grows by one plan and one result per step, so the prompt of step n + 1
+extends the prompt of step n token for token: training learns every plan of a trajectory
+from one sequence, and at inference the KV cache holds everything but the newest result.
 """
 
 from collections.abc import Sequence
 
-from schemas.chat import Message, system, user
+from schemas.chat import Message, assistant, system, user
 from schemas.plan import PlanRecord
 from schemas.trajectory import Exchange, Scratchpad
 from tools.base import Tool
@@ -31,8 +34,11 @@ Reply with one JSON object with these fields, in this order:
 When the steps taken answer the request, choose the tool that gives the final answer."""
 
 FINE_TUNED_SYSTEM = """\
-You are a planner. Given a request and the steps taken, write the next task and its tool
-as JSON with context, thoughts, task and tool."""
+You are a planner. For the user's request, write the next task and its tool as JSON with
+context, thoughts, task and tool; each result follows your plan."""
+
+FINE_TUNED_REQUEST = "{history}Request: {request}"
+RESULT = "Result: {observation}"
 
 USER = """\
 {history}Request: {request}
@@ -81,5 +87,20 @@ def fine_tuned_messages(
     request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
 ) -> list[Message]:
     """The fine-tuned planner's prompt, and the prompt of every SFT example: short, with no
-    tool documentation (the model learned the tools), deterministic."""
-    return [system(FINE_TUNED_SYSTEM), planner_user_message(request, scratchpad, history)]
+    tool documentation (the model learned the tools), deterministic. Each step taken is its
+    plan, as the planner wrote it, and then its result."""
+    messages = [
+        system(FINE_TUNED_SYSTEM),
+        user(FINE_TUNED_REQUEST.format(history=render_history(history), request=request)),
+    ]
+    for step in scratchpad.steps:
+        messages += [
+            assistant(plan_text(step.plan)),
+            user(RESULT.format(observation=step.observation)),
+        ]
+    return messages
+
+
+def plan_text(plan: PlanRecord) -> str:
+    """A plan as the plan grammar makes the model write it: compact JSON, fields in order."""
+    return PlanRecord.model_validate(plan.model_dump()).model_dump_json()

@@ -1,11 +1,14 @@
 """The planner's decision: reasoning fields first, then the task and the tool.
 
 The Plan model is built per tool set so that `tool` is an enum of the registered tool
-names: the grammar compiled from it makes an unknown tool impossible to emit.
+names: the grammar compiled from it makes an unknown tool impossible to emit. At each step
+of a run, `plan_schema` narrows it further to what makes sense in that state: a step already
+taken cannot be taken again word for word, and at the last step only the final answer
+remains. The loops a small model falls into become impossible, not just unlikely.
 """
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -34,3 +37,31 @@ def plan_model(tool_names: Sequence[str]) -> type[PlanRecord]:
         __base__=PlanRecord,
         tool=(tool_type, Field(description="the tool that carries out the task")),
     )
+
+
+def plan_schema(
+    tool_names: Sequence[str],
+    taken: Sequence[tuple[str, str]] = (),
+    *,
+    only: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The JSON Schema of the next plan: a tool of `only` (else of `tool_names`), and never a
+    (task, tool) pair of `taken`, the steps of this run so far."""
+    allowed = [t for t in tool_names if only is None or t in only] or list(tool_names)
+    # closed, as the grammar of the Plan class is: no key but the four
+    base = {**plan_model(allowed).model_json_schema(), "additionalProperties": False}
+    blocked: dict[str, set[str]] = {}
+    for task, tool in taken:
+        if tool in allowed:
+            blocked.setdefault(task, set()).add(tool)
+    if not blocked:
+        return base
+    properties = base["properties"]
+    fresh_task = {**properties["task"], "not": {"enum": sorted(blocked)}}
+    branches = [{**base, "properties": {**properties, "task": fresh_task}}]
+    for task, used in blocked.items():
+        rest = [t for t in allowed if t not in used]
+        if rest:
+            pair = {"task": {"const": task}, "tool": {**properties["tool"], "enum": rest}}
+            branches.append({**base, "properties": {**properties, **pair}})
+    return {"title": base["title"], "anyOf": branches}

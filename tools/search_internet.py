@@ -1,8 +1,9 @@
-"""`search_internet`: ask a SearXNG instance, read the top pages, summarise what matters.
+"""`search_internet`: ask a SearXNG instance, read the top pages, quote what matters.
 
-The pages are split into passages and the ones nearest to the task (by embedding) go to
-the summary together with the search engines' snippets. The SearXNG URL comes from the
-context (`WAYPOINT_SEARXNG_URL`); without one the tool says so instead of guessing.
+The pages are split into passages, and the ones nearest to the task (by embedding), among
+them the search engines' snippets, are returned verbatim with their titles (or condensed by
+a summarizer model where one is configured; see `tools.search_results`). The SearXNG URL
+comes from the context (`WAYPOINT_SEARXNG_URL`); without one the tool says so instead of guessing.
 """
 
 from typing import Self
@@ -17,8 +18,8 @@ from tools.context import ToolContext
 from tools.html_text import html_to_text
 from tools.retrieval.corpus import Article, Passage, split_passages
 from tools.retrieval.embedder import shared_embedder
+from tools.search_results import search_result
 from tools.searxng import SearchResult, Searxng
-from tools.summarize import summarize
 
 MAX_PAGE_BYTES = 2_000_000
 PAGE_PASSAGE_WORDS = 120
@@ -31,20 +32,20 @@ class SearchInternet(Tool):
 
     def __init__(
         self,
-        model: ChatModel,
         searxng_url: str | None,
         *,
+        summarizer: ChatModel | None = None,
         pages: int = 3,
-        k: int = 3,
+        k: int = 2,
         timeout: float = 10.0,
     ) -> None:
-        self.model = model
+        self.summarizer = summarizer
         self.searxng_url = searxng_url
         self.pages, self.k, self.timeout = pages, k, timeout
 
     @classmethod
     def from_context(cls, context: ToolContext) -> Self:
-        return cls(context.require_model(cls.name), context.searxng_url)
+        return cls(context.searxng_url, summarizer=context.summarizer)
 
     @classmethod
     def unavailable(cls, context: ToolContext) -> str | None:
@@ -59,7 +60,8 @@ class SearchInternet(Tool):
             passages = [p for result in results for p in _passages(client, result)]
         if not passages:
             return Observation(text=f"The internet search found nothing for {task!r}.")
-        return Observation(text=summarize(self.model, task, _nearest(task, passages, self.k)))
+        nearest = _nearest(task, passages, self.k)
+        return Observation(text=search_result(task, nearest, self.summarizer))
 
 
 def _passages(client: httpx.Client, result: SearchResult) -> list[Passage]:

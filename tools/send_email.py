@@ -1,22 +1,34 @@
-"""`send_email`: derive recipient, subject and body from the task; write the message to the
-outbox folder as an .eml file. Nothing is sent over the network."""
+"""`send_email`: recipient, subject and body from the task; the message goes to the outbox
+folder as an .eml file. Nothing is sent over the network.
 
+A task that spells the e-mail out ("Send an e-mail to ana@example.com saying that the report
+is ready") is read with fixed rules, so a small model's plan cannot be garbled on its way to
+the message; any other task goes to the tool's model under the `Email` grammar. The rules are
+the ones the simulated worlds use, and their judges read the message back with them.
+"""
+
+import re
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
-from tools.base import Observation, Tool
+from tools.base import Observation, Tool, ToolError
 from tools.context import ToolContext
 from tools.files import write_new
 from tools.function_calling import derive_arguments
 
 # Bounded by the pattern itself: the grammar cannot combine a pattern with maxLength.
 ADDRESS = r"^[A-Za-z0-9._+-]{1,40}@[A-Za-z0-9-]{1,40}(\.[A-Za-z0-9-]{1,20}){1,3}$"
+_ADDRESS_IN_TEXT = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_LEAD_IN = re.compile(
+    r"^\s*(?:[:,-]\s*)?(?:saying\s+|telling\s+them\s+|to\s+say\s+)?(?:that\s+|:\s*)?", re.I
+)
+SUBJECT_WORDS = 6
 
 
 class Email(BaseModel):
@@ -25,29 +37,53 @@ class Email(BaseModel):
     body: str = Field(min_length=1, max_length=800, description="the message itself")
 
 
+def parse_email(task: str) -> Email:
+    """Recipient: the first address in the task; body: what follows it ("saying that …");
+    subject: the body's first words. ToolError when the task does not spell these out."""
+    found = _ADDRESS_IN_TEXT.search(task)
+    if found is None:
+        raise ToolError("the task names no e-mail address: look the address up first")
+    body = _LEAD_IN.sub("", task[found.end() :], count=1).strip().rstrip(".").strip()
+    if not body:
+        raise ToolError("the task does not say what the e-mail should say")
+    subject = " ".join(body.split()[:SUBJECT_WORDS])
+    try:
+        return Email(to=found.group(), subject=subject[:1].upper() + subject[1:], body=body)
+    except ValidationError as e:
+        raise ToolError(f"cannot send this e-mail: {e.errors()[0]['msg']}") from e
+
+
 class SendEmail(Tool):
     name = "send_email"
     description = (
         "Sends an email; the task gives the recipient's address and what the message says."
     )
 
-    def __init__(self, model: ChatModel, outbox: Path) -> None:
+    def __init__(self, model: ChatModel | None = None, outbox: Path | None = None) -> None:
+        """`model` derives a message from a task the rules cannot read; without `outbox`
+        (a simulation) the message is only reported, never written."""
         self.model = model
         self.outbox = outbox
 
     @classmethod
     def from_context(cls, context: ToolContext) -> Self:
-        return cls(context.require_model(cls.name), context.home / "outbox")
+        return cls(context.model, context.home / "outbox")
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
-        email = derive_arguments(
-            self.model, Email, tool=self.name, description=self.description,
-            request=request, task=task, scratchpad=scratchpad, max_tokens=320,
-        )  # fmt: skip
-        path = write_new(self.outbox, email.subject, ".eml", _message(email).as_string())
-        return Observation(
-            text=f"Email to {email.to} with subject {email.subject!r} put in the outbox: {path}"
-        )
+        try:
+            email = parse_email(task)
+        except ToolError:
+            if self.model is None or _ADDRESS_IN_TEXT.search(task) is None:
+                raise
+            email = derive_arguments(
+                self.model, Email, tool=self.name, description=self.description,
+                request=request, task=task, scratchpad=scratchpad, max_tokens=320,
+            )  # fmt: skip
+        text = f"E-mail to {email.to} with the subject '{email.subject}' is in the outbox."
+        if self.outbox is not None:
+            path = write_new(self.outbox, email.subject, ".eml", _message(email).as_string())
+            text += f" ({path})"
+        return Observation(text=text)
 
 
 def _message(email: Email) -> EmailMessage:

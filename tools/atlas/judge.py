@@ -20,9 +20,10 @@ from schemas.request import Gold, Request
 from schemas.trajectory import Step, Trajectory
 from tools.arithmetic import evaluate, find_expression, format_number
 from tools.atlas.requests import AtlasRequest, GoldStep
-from tools.atlas.tools import parse_email, parse_event
 from tools.atlas.user import question_topic
 from tools.base import ToolError
+from tools.create_event import parse_event
+from tools.send_email import parse_email
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _WORDS = re.compile(r"[a-z0-9@._-]+")
@@ -53,7 +54,7 @@ def does(request: AtlasRequest, gold: GoldStep, task: str) -> bool:
     action = request.gold.action if request.gold else None
     try:
         match gold.tool:
-            case "search":
+            case "search_wikipedia":
                 return mentions(task, gold.key) >= 0
             case "calculate":
                 expression = find_expression(task)
@@ -67,7 +68,8 @@ def does(request: AtlasRequest, gold: GoldStep, task: str) -> bool:
             case "create_event":
                 entry = parse_event(task)
                 title = action.arguments["title"] if action else ""
-                return entry.date == gold.key and normalize(title) in normalize(entry.title)
+                found = str(entry.date) == gold.key
+                return found and normalize(title) in normalize(entry.title)
     except ToolError:
         return False
     return False
@@ -161,6 +163,6 @@ def _failed(step: Step) -> Rating | None:
 def _result(gold: GoldStep, step: Step) -> Rating:
     if failed := _failed(step):
         return failed
-    if gold.tool in ("search", "calculate") and mentions(step.observation, gold.key) < 0:
+    if gold.tool in ("search_wikipedia", "calculate") and mentions(step.observation, gold.key) < 0:
         return Rating(explanation=f"the result does not hold {gold.key}", score=2)
     return Rating(explanation="the result holds what was needed", score=5)

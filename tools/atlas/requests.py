@@ -1,27 +1,33 @@
-"""Atlas requests: seven shapes, several phrasings each (some held out), gold answers and
-actions, and the expert's step-by-step solution of every request.
+"""Atlas requests: the shapes of what people ask a chat agent, worded many ways (some
+wordings and one shape held out), with gold answers and actions and the expert's
+step-by-step solution of every request.
 
-The solution is written down when the request is made, because the world is
-deterministic: each gold step names its tool, its task (short, one wording per kind of
-step, so a small planner can learn it), the fact its observation adds, and the `key` the
-judge checks (an entity's coded word, a result, a topic, an address, a date or the answer).
+The solution is written down when the request is made, because the world is deterministic:
+each gold step names its tool, its task (one wording per kind of step, so a small planner
+can learn it), the fact its observation adds, and the `key` the judge checks (an entity's
+coded word, a result, a topic, an address, a date or the answer).
 """
 
 import random
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
 from schemas.errors import WaypointError
 from schemas.plan import PlanRecord
 from schemas.request import Gold, GoldAction, Request
+from schemas.trajectory import Exchange
+from tools.atlas.attributes import ATTRS, COMPARISONS, DIFFERENCES, GENERIC, SUMS, Attr, attr
 from tools.atlas.names import SYLLABLES
 from tools.atlas.user import Topic, user_profile
-from tools.atlas.world import Entity, World, coded_word
+from tools.atlas.wording import Phrasings, Split, voice
+from tools.atlas.world import Entity, World, coded_word, shown
+from tools.create_event import parse_event
 
-PhrasingSplit = Literal["train", "heldout", "all"]
+PhrasingSplit = Split
 NOTHING_YET = "Nothing is known yet."
+DONE = "I have everything the request needs."
 
 
 class GoldStep(BaseModel):
@@ -35,8 +41,8 @@ class GoldStep(BaseModel):
 class AtlasRequest(Request):
     source: str = "atlas"
     world_seed: int
-    phrasing: str = Field(description="shape family and template index, e.g. 'question/2'")
-    heldout: bool
+    phrasing: str = Field(description="template family and index, e.g. 'question/2'")
+    heldout: bool = Field(description="a held-out wording or shape: never in training")
     rival: str | None = Field(None, description="comparisons: the loser, not to be named first")
     solution: list[GoldStep]
 
@@ -53,54 +59,6 @@ class AtlasRequest(Request):
         return plans
 
 
-class Phrasings(NamedTuple):
-    family: str
-    train: tuple[str, ...]
-    heldout: tuple[str, ...]
-
-
-QUESTION = Phrasings(
-    "question",
-    ("What is {attr} of {x}?", "Tell me {attr} of {x}.", "Look up {attr} of {x}.",
-     "I need to know {attr} of {x}."),
-    ("Could you find out {attr} of {x}?", "Do you know {attr} of {x}?"),
-)  # fmt: skip
-COMPARE = Phrasings(
-    "compare",
-    ("Which has {more}: {a} or {b}?", "Between {a} and {b}, which one has {more}?",
-     "Compare {a} and {b}: which has {more}?"),
-    ("Of {a} and {b}, which one has {more}?",),
-)  # fmt: skip
-SUM = Phrasings(
-    "sum",
-    ("What is the combined {noun} of {a} and {b}?", "Add up the {noun} of {a} and {b}.",
-     "How much is the {noun} of {a} and {b} together?"),
-    ("Give me the total {noun} of {a} and {b}.",),
-)  # fmt: skip
-AGE = Phrasings(
-    "age",
-    ("How old will {p} be in {year}?", "What age does {p} turn in {year}?",
-     "Work out the age of {p} in {year}."),
-    ("In {year}, how old is {p}?",),
-)  # fmt: skip
-EMAIL = Phrasings(
-    "email",
-    ("Send an e-mail to {p} saying that {msg}.", "E-mail {p} that {msg}.",
-     "Write an e-mail to {p}: {msg}."),
-    ("Please let {p} know by e-mail that {msg}.",),
-)  # fmt: skip
-CALENDAR = Phrasings(
-    "calendar",
-    ("Add {e} to my calendar.", "Put {e} in my calendar.", "Create a calendar entry for {e}."),
-    ("Please save {e} in my calendar.",),
-)
-DIRECT = Phrasings(
-    "direct",
-    ("Please repeat the code {code} back to me.", "Reply with the code {code}.",
-     "Just say {code}."),
-    ("Echo the code {code}, please.",),
-)  # fmt: skip
-
 MESSAGES = (
     "the meeting moves to Friday", "the report is ready", "I will be late tomorrow",
     "the contract was signed", "lunch is at noon", "the budget was approved",
@@ -109,63 +67,11 @@ MESSAGES = (
 )  # fmt: skip
 
 
-class Attr(NamedTuple):
-    kind: str
-    field: str
-    noun: str
-    target: str | None = None  # the kind of entity a relation points to
-
-
-ATTRS = (
-    Attr("city", "population", "the population"),
-    Attr("city", "founded", "the founding year"),
-    Attr("city", "area", "the area in square kilometres"),
-    Attr("city", "mayor", "the mayor", "person"),
-    Attr("company", "founded", "the founding year"),
-    Attr("company", "employees", "the number of employees"),
-    Attr("company", "headquarters", "the headquarters city", "city"),
-    Attr("company", "ceo", "the CEO", "person"),
-    Attr("person", "born", "the birth year"),
-    Attr("person", "occupation", "the occupation"),
-    Attr("person", "city", "the home city", "city"),
-    Attr("person", "employer", "the employer", "company"),
-    Attr("person", "email", "the e-mail address"),
-    Attr("event", "date", "the date"),
-    Attr("event", "city", "the host city", "city"),
-    Attr("event", "organizer", "the organizer", "company"),
-    Attr("event", "attendees", "the expected number of attendees"),
-)
-
-
-def attr(kind: str, field: str) -> Attr:
-    return next(a for a in ATTRS if a.kind == kind and a.field == field)
-
-
-class Comparison(NamedTuple):
-    attr: Attr
-    more: str  # "which has {more}"
-    highest_wins: bool
-
-
-COMPARISONS = (
-    Comparison(attr("city", "population"), "more inhabitants", True),
-    Comparison(attr("company", "employees"), "more employees", True),
-    Comparison(attr("event", "attendees"), "more expected attendees", True),
-    Comparison(attr("city", "founded"), "the earlier founding year", False),
-    Comparison(attr("person", "born"), "the earlier birth year", False),
-)
-SUMS = (
-    (attr("city", "population"), "population"),
-    (attr("company", "employees"), "number of employees"),
-    (attr("event", "attendees"), "number of expected attendees"),
-)
-
-
 # ---- wording shared by all shapes -------------------------------------------------------
 
 
 def mention(entity: Entity) -> str:
-    return f"the {entity.name}" if entity.kind == "event" else entity.name
+    return f"the {entity.name}" if entity.kind in ("event", "river", "tower") else entity.name
 
 
 def sentence(text: str) -> str:
@@ -173,32 +79,53 @@ def sentence(text: str) -> str:
 
 
 def value_of(entity: Entity, a: Attr) -> str:
-    return str(getattr(entity, a.field))
+    """The fact as its article writes it (digits grouped where the article groups them)."""
+    return shown(entity, getattr(entity, a.field))
+
+
+def bare(value: str) -> str:
+    """A number without its thousands separators, as the judge and the calculator read it."""
+    return value.replace(",", "")
+
+
+def fact(entity: Entity, a: Attr, subject: str | None = None) -> str:
+    """`The height of Mount Kobe is 4,512 metres.`"""
+    return sentence(f"{a.noun} of {subject or mention(entity)} is {value_of(entity, a)}{a.unit}.")
+
+
+def question(rng: random.Random, split: Split, a: Attr, x: str) -> tuple[str, str]:
+    """A question about attribute `a` of `x`: its own wordings or the generic ones."""
+    family = a.questions if a.questions and rng.random() < 0.6 else GENERIC
+    template, phrasing = family.pick(rng, split)
+    return template.format(x=x, noun=a.noun), phrasing
+
+
+# ---- gold steps -------------------------------------------------------------------------
 
 
 def search(entity: Entity, a: Attr) -> GoldStep:
     noun = f"{a.noun} of {mention(entity)}"
     return GoldStep(
-        tool="search",
-        task=f"Find {noun}.",
+        tool="search_wikipedia",
+        task=sentence(f"Find {noun}."),
         thoughts=f"I need {noun}.",
-        learned=sentence(f"{noun} is {value_of(entity, a)}."),
+        learned=fact(entity, a),
         key=coded_word(entity),
     )
 
 
-def final(answer: str, key: str, why: str = "I have everything the request needs.") -> GoldStep:
+def final(answer: str, key: str, why: str = DONE) -> GoldStep:
     """`key`: the gold answer; empty after an action, where the judge checks the action."""
     return GoldStep(tool="final_answer", task=answer, thoughts=why, learned="", key=key)
 
 
-def calculate(expression: str, result: int, why: str) -> GoldStep:
+def calculate(expression: str, result: str, why: str) -> GoldStep:
     return GoldStep(
         tool="calculate",
         task=f"Calculate {expression}.",
         thoughts=why,
         learned=f"{expression} = {result}.",
-        key=str(result),
+        key=result,
     )
 
 
@@ -212,19 +139,29 @@ def send(address: str, message: str) -> GoldStep:
     )
 
 
-def ask(topic: Topic, question: str, learned: str) -> GoldStep:
+def ask(topic: Topic, question_text: str, learned: str) -> GoldStep:
     return GoldStep(
         tool="ask_user",
-        task=question,
+        task=question_text,
         thoughts="Only the user can tell me this.",
         learned=learned,
         key=topic,
     )
 
 
-# ---- the shapes -------------------------------------------------------------------------
+def create(title: str, date: str, where: str = "", time: str = "") -> GoldStep:
+    at = f" at {time}" if time else ""
+    place = f" in {where}" if where else ""
+    return GoldStep(
+        tool="create_event",
+        task=f"Create a calendar event for {title} on {date}{at}{place}.",
+        thoughts="I have the date, so I can create the event.",
+        learned=f"The event is in the calendar on {date}.",
+        key=date,
+    )
 
-Pick = Callable[[Phrasings], tuple[str, str]]  # phrasings → (template, phrasing id)
+
+# ---- the shapes -------------------------------------------------------------------------
 
 
 class Built(NamedTuple):
@@ -234,140 +171,328 @@ class Built(NamedTuple):
     answer: str | None = None
     action: GoldAction | None = None
     rival: str | None = None
+    history: tuple[Exchange, ...] = ()
 
 
-def direct(world: World, rng: random.Random, pick: Pick) -> Built:
-    code = f"{rng.choice(SYLLABLES)}{rng.choice(SYLLABLES)}-{rng.randrange(100, 1000)}".upper()
-    template, phrasing = pick(DIRECT)
-    why = "The request only asks me to repeat a code; no tool is needed."
-    return Built(
-        template.format(code=code), phrasing, [final(f"The code is {code}.", code, why)], code
-    )
+Shape = Callable[[World, random.Random, Split], Built]
 
 
-def lookup(world: World, rng: random.Random, pick: Pick) -> Built:
+def lookup(world: World, rng: random.Random, split: Split) -> Built:
     entity = rng.choice(world.entities())
     a = rng.choice([a for a in ATTRS if a.kind == entity.kind])
-    template, phrasing = pick(QUESTION)
+    core, phrasing = question(rng, split, a, mention(entity))
     value = value_of(entity, a)
-    answer = sentence(f"{a.noun} of {mention(entity)} is {value}.")
-    steps = [search(entity, a), final(answer, value)]
-    return Built(sentence(template.format(attr=a.noun, x=mention(entity))), phrasing, steps, value)
+    steps = [search(entity, a), final(fact(entity, a), bare(value))]
+    return Built(voice(sentence(core), rng, split, [entity.name]), phrasing, steps, bare(value))
 
 
-def multihop(world: World, rng: random.Random, pick: Pick) -> Built:
+def multihop(world: World, rng: random.Random, split: Split) -> Built:
     relation = rng.choice([a for a in ATTRS if a.target])
     entity = rng.choice([e for e in world.entities() if e.kind == relation.kind])
     hop = world.entity(value_of(entity, relation))
     a = rng.choice([a for a in ATTRS if a.kind == hop.kind and not a.target])
-    template, phrasing = pick(QUESTION)
-    x = f"{relation.noun} of {mention(entity)}"
+    core, phrasing = question(rng, split, a, f"{relation.noun} of {mention(entity)}")
     value = value_of(hop, a)
-    steps = [
-        search(entity, relation),
-        search(hop, a),
-        final(sentence(f"{a.noun} of {mention(hop)} is {value}."), value),
-    ]
-    return Built(sentence(template.format(attr=a.noun, x=x)), phrasing, steps, value)
+    steps = [search(entity, relation), search(hop, a), final(fact(hop, a), bare(value))]
+    return Built(voice(sentence(core), rng, split, [entity.name]), phrasing, steps, bare(value))
 
 
-def comparison(world: World, rng: random.Random, pick: Pick) -> Built:
+def comparison(world: World, rng: random.Random, split: Split) -> Built:
     c = rng.choice(COMPARISONS)
     pool = [e for e in world.entities() if e.kind == c.attr.kind]
     first, second = rng.sample(pool, 2)
-    while value_of(first, c.attr) == value_of(second, c.attr):
+    while getattr(first, c.attr.field) == getattr(second, c.attr.field):
         first, second = rng.sample(pool, 2)
-    high_first = int(value_of(first, c.attr)) > int(value_of(second, c.attr))
+    high_first = getattr(first, c.attr.field) > getattr(second, c.attr.field)
     winner, loser = (first, second) if high_first == c.highest_wins else (second, first)
-    template, phrasing = pick(COMPARE)
-    text = sentence(template.format(a=mention(first), b=mention(second), more=c.more))
+    template, phrasing = c.questions.pick(rng, split)
+    core = sentence(template.format(a=mention(first), b=mention(second)))
     answer = sentence(
-        f"{mention(winner)} has {c.more}: {value_of(winner, c.attr)}, "
-        f"against {value_of(loser, c.attr)} for {mention(loser)}."
-    )
+        c.verdict.format(
+            w=mention(winner), l=mention(loser),
+            vw=value_of(winner, c.attr), vl=value_of(loser, c.attr),
+        )
+    )  # fmt: skip
     steps = [search(first, c.attr), search(second, c.attr), final(answer, winner.name)]
+    text = voice(core, rng, split, [first.name, second.name])
     return Built(text, phrasing, steps, winner.name, rival=loser.name)
 
 
-def arithmetic(world: World, rng: random.Random, pick: Pick) -> Built:
-    if rng.random() < 0.5:
-        return _age(world, rng, pick)
-    a, noun = rng.choice(SUMS)
+def _two_values(world: World, rng: random.Random, a: Attr) -> tuple[Entity, Entity]:
+    """Two entities of `a`'s kind, the one with the larger value first."""
     first, second = rng.sample([e for e in world.entities() if e.kind == a.kind], 2)
-    x, y = int(value_of(first, a)), int(value_of(second, a))
-    template, phrasing = pick(SUM)
-    text = sentence(template.format(noun=noun, a=mention(first), b=mention(second)))
-    answer = f"The combined {noun} of {mention(first)} and {mention(second)} is {x + y}."
+    while getattr(first, a.field) == getattr(second, a.field):
+        first, second = rng.sample([e for e in world.entities() if e.kind == a.kind], 2)
+    if getattr(first, a.field) < getattr(second, a.field):
+        first, second = second, first
+    return first, second
+
+
+def _total(world: World, rng: random.Random, split: Split, total, op: str) -> Built:
+    a = total.attr
+    first, second = _two_values(world, rng, a)
+    if op == "+" and rng.random() < 0.5:
+        first, second = second, first  # a sum reads either way round
+    x, y = int(getattr(first, a.field)), int(getattr(second, a.field))
+    result = str(x + y if op == "+" else x - y)
+    split_used = split if total.questions.heldout else "train"
+    template, phrasing = total.questions.pick(rng, split_used)
+    names = {"a": mention(first), "b": mention(second)}
+    core = sentence(template.format(**names))
+    expression = f"{value_of(first, a)} {op} {value_of(second, a)}"
+    why = (
+        "I have both numbers and need their sum."
+        if op == "+"
+        else ("I have both numbers and need their difference.")
+    )
     steps = [
         search(first, a),
         search(second, a),
-        calculate(f"{x} + {y}", x + y, "I have both numbers and need their sum."),
-        final(answer, str(x + y)),
+        calculate(expression, result, why),
+        final(sentence(total.answer.format(**names, r=result)), result),
     ]
-    return Built(text, phrasing, steps, str(x + y))
+    return Built(voice(core, rng, split, [first.name, second.name]), phrasing, steps, result)
 
 
-def _age(world: World, rng: random.Random, pick: Pick) -> Built:
+def sum_of_two(world: World, rng: random.Random, split: Split) -> Built:
+    return _total(world, rng, split, rng.choice(SUMS), "+")
+
+
+def difference(world: World, rng: random.Random, split: Split) -> Built:
+    return _total(world, rng, split, rng.choice(DIFFERENCES), "-")
+
+
+AGE = Phrasings(
+    "age",
+    ("How old will {p} be in {year}?", "What age does {p} turn in {year}?",
+     "Work out the age of {p} in {year}.", "How old is {p} going to be in {year}?"),
+    ("In {year}, how old is {p}?",),
+)  # fmt: skip
+
+
+def age(world: World, rng: random.Random, split: Split) -> Built:
     person = rng.choice(world.people)
     year = rng.randrange(2030, 2061)
-    age = year - person.born
-    template, phrasing = pick(AGE)
-    steps = [
+    template, phrasing = AGE.pick(rng, split)
+    steps = _age_steps(person, year, person.name)
+    text = voice(template.format(p=person.name, year=year), rng, split, [person.name])
+    return Built(text, phrasing, steps, str(year - person.born))
+
+
+def _age_steps(person, year: int, subject: str) -> list[GoldStep]:
+    age_then = year - person.born
+    return [
         search(person, attr("person", "born")),
         calculate(
-            f"{year} - {person.born}", age, f"The age in {year} is {year} minus the birth year."
+            f"{year} - {person.born}", str(age_then),
+            f"The age in {year} is {year} minus the birth year.",
         ),
-        final(f"{person.name} will be {age} in {year}.", str(age)),
+        final(f"{subject} will be {age_then} in {year}.", str(age_then)),
+    ]  # fmt: skip
+
+
+ARITHMETIC = {
+    "*": Phrasings("arithmetic.times",
+        ("What is {a} * {b}?", "What is {a} times {b}?", "Multiply {a} by {b}.",
+         "How much is {a} times {b}?", "Calculate {a} × {b}.", "What do you get for {a}*{b}?"),
+        ("What's the product of {a} and {b}?",)),
+    "+": Phrasings("arithmetic.plus",
+        ("What is {a} + {b}?", "What is {a} plus {b}?", "Add {a} and {b}.",
+         "How much is {a} plus {b}?", "What's the sum of {a} and {b}?"),
+        ("Add {b} to {a}, please.",)),
+    "-": Phrasings("arithmetic.minus",
+        ("What is {a} - {b}?", "What is {a} minus {b}?", "Subtract {b} from {a}.",
+         "How much is {a} minus {b}?"),
+        ("Take {b} away from {a}.",)),
+    "/": Phrasings("arithmetic.divide",
+        ("What is {a} / {b}?", "What is {a} divided by {b}?", "Divide {a} by {b}."),
+        ("How many times does {b} go into {a}?",)),
+    "%": Phrasings("arithmetic.percent",
+        ("What is {b}% of {a}?", "What is {b} percent of {a}?", "Calculate {b}% of {a}."),
+        ("How much is {b} per cent of {a}?",)),
+    "**": Phrasings("arithmetic.power",
+        ("What is {a} squared?", "What is {a} to the power of 2?", "Square {a}."),
+        ("What do I get if I square {a}?",)),
+}  # fmt: skip
+
+
+def arithmetic(world: World, rng: random.Random, split: Split) -> Built:
+    op = rng.choice(list(ARITHMETIC))
+    a, b = rng.randrange(2, 999), rng.randrange(2, 99)
+    if op == "/":
+        a = b * rng.randrange(2, 99)
+    if op == "%":
+        b = rng.choice((5, 10, 15, 20, 25, 30, 40, 50, 75))
+    expression = {"%": f"{b} / 100 * {a}", "**": f"{a} ** 2"}.get(op, f"{a} {op} {b}")
+    result = _value(expression)
+    template, phrasing = ARITHMETIC[op].pick(rng, split)
+    steps = [
+        calculate(expression, result, "This needs a calculation."),
+        final(f"{expression} = {result}.", result),
     ]
-    return Built(template.format(p=person.name, year=year), phrasing, steps, str(age))
+    return Built(voice(template.format(a=a, b=b), rng, split), phrasing, steps, result)
 
 
-def action(world: World, rng: random.Random, pick: Pick) -> Built:
-    kind = rng.choice(("email", "email-role", "calendar"))
-    if kind == "calendar":
-        return _calendar(world, rng, pick)
+UNITS = (
+    ("kilometres", "metres", 1000), ("metres", "centimetres", 100), ("kilograms", "grams", 1000),
+    ("hours", "minutes", 60), ("minutes", "seconds", 60), ("days", "hours", 24),
+    ("weeks", "days", 7), ("years", "months", 12), ("litres", "millilitres", 1000),
+)  # fmt: skip
+CONVERSIONS = Phrasings(
+    "conversion",
+    ("How many {to} are in {n} {unit}?", "Convert {n} {unit} to {to}.",
+     "How many {to} is {n} {unit}?", "What is {n} {unit} in {to}?", "{n} {unit} in {to}?"),
+    ("Express {n} {unit} in {to}.",),
+)  # fmt: skip
+
+
+def conversion(world: World, rng: random.Random, split: Split) -> Built:
+    unit, to, factor = rng.choice(UNITS)
+    if rng.random() < 0.3:  # the other way round: divide
+        n = factor * rng.randrange(1, 50)
+        unit, to, expression = to, unit, f"{n} / {factor}"
+    else:
+        n = rng.randrange(2, 500)
+        expression = f"{n} * {factor}"
+    result = _value(expression)
+    template, phrasing = CONVERSIONS.pick(rng, split)
+    steps = [
+        calculate(expression, result, f"{unit.capitalize()} convert to {to} by a factor."),
+        final(f"{n} {unit} are {result} {to}.", result),
+    ]
+    text = voice(sentence(template.format(n=n, unit=unit, to=to)), rng, split)
+    return Built(text, phrasing, steps, result)
+
+
+YEARS = Phrasings(
+    "years",
+    ("How many years are there between {y1} and {y2}?", "How many years passed from {y1} to "
+     "{y2}?", "How long is it from {y1} to {y2} in years?",
+     "How old is someone born in {y1} in {y2}?"),
+    ("How many years separate {y1} and {y2}?",),
+)  # fmt: skip
+YEARS_AFTER = Phrasings(
+    "years_after",
+    ("What year is {n} years after {y1}?", "Which year comes {n} years after {y1}?",
+     "What year will it be {n} years after {y1}?"),
+    ("Count {n} years on from {y1}: which year is it?",),
+)  # fmt: skip
+
+
+def years(world: World, rng: random.Random, split: Split) -> Built:
+    y1 = rng.randrange(1500, 2030)
+    if rng.random() < 0.6:
+        y2 = y1 + rng.randrange(1, 300)
+        expression, result = f"{y2} - {y1}", str(y2 - y1)
+        template, phrasing = YEARS.pick(rng, split)
+        answer = f"There are {result} years between {y1} and {y2}."
+        text = template.format(y1=y1, y2=y2)
+    else:
+        n = rng.randrange(2, 200)
+        expression, result = f"{y1} + {n}", str(y1 + n)
+        template, phrasing = YEARS_AFTER.pick(rng, split)
+        answer = f"{n} years after {y1} is the year {result}."
+        text = template.format(n=n, y1=y1)
+    steps = [calculate(expression, result, "This needs a calculation."), final(answer, result)]
+    return Built(voice(text, rng, split), phrasing, steps, result)
+
+
+EMAIL = Phrasings(
+    "email",
+    ("Send an e-mail to {p} saying that {msg}.", "E-mail {p} that {msg}.",
+     "Write an e-mail to {p}: {msg}.", "Mail {p} and tell them that {msg}.",
+     "Drop {p} an email that {msg}."),
+    ("Please let {p} know by e-mail that {msg}.",),
+)  # fmt: skip
+
+
+def email(world: World, rng: random.Random, split: Split) -> Built:
     message = rng.choice(MESSAGES)
-    if kind == "email":
+    kind = rng.choice(("person", "role", "address"))
+    template, phrasing = EMAIL.pick(rng, split)
+    if kind == "address":
+        address = f"{rng.choice(SYLLABLES)}{rng.choice(SYLLABLES)}@{rng.choice(SYLLABLES)}mail.org"
+        steps = [send(address, message), final(f"I sent the e-mail to {address}.", "", "Sent.")]
+        gold = GoldAction(tool="send_email", arguments={"to": address, "body": message})
+        text = voice(template.format(p=address, msg=message), rng, split, [address])
+        return Built(text, phrasing, steps, action=gold)
+    if kind == "person":
         person = rng.choice(world.people)
-        recipient, steps = person.name, []
+        recipient, names, steps = person.name, [person.name], []
     else:
         role = rng.choice((attr("city", "mayor"), attr("company", "ceo")))
         holder = rng.choice([e for e in world.entities() if e.kind == role.kind])
         person = world.entity(value_of(holder, role))
-        recipient, steps = f"{role.noun} of {mention(holder)}", [search(holder, role)]
-    template, phrasing = pick(EMAIL)
+        recipient, names = f"{role.noun} of {mention(holder)}", [holder.name]
+        steps = [search(holder, role)]
     steps += [
         search(person, attr("person", "email")),
         send(person.email, message),
         final(f"I sent the e-mail to {person.name}.", "", "The e-mail is sent."),
     ]
     gold = GoldAction(tool="send_email", arguments={"to": person.email, "body": message})
-    return Built(template.format(p=recipient, msg=message), phrasing, steps, action=gold)
+    text = voice(template.format(p=recipient, msg=message), rng, split, names)
+    return Built(text, phrasing, steps, action=gold)
 
 
-def _calendar(world: World, rng: random.Random, pick: Pick) -> Built:
+CALENDAR = Phrasings(
+    "calendar",
+    ("Add {e} to my calendar.", "Put {e} in my calendar.", "Create a calendar entry for {e}.",
+     "Save {e} in my calendar.", "Can you add {e} to my calendar?"),
+    ("Please note {e} in my calendar.",),
+)  # fmt: skip
+APPOINTMENT = Phrasings(
+    "appointment",
+    ("Add {t} on {d} at {h} to my calendar.", "Put {t} in my calendar on {d} at {h}.",
+     "Schedule {t} on {d} at {h}.", "Create a calendar event: {t} on {d} at {h}.",
+     "Book {t} for {d} at {h} in my calendar."),
+    ("Please remember {t} on {d} at {h} in my calendar.",),
+)  # fmt: skip
+APPOINTMENTS = (
+    "a dentist appointment", "lunch with Mara", "the team meeting", "a call with the bank",
+    "yoga class", "the project review", "a haircut", "the parents' evening", "a job interview",
+)  # fmt: skip
+
+
+def calendar(world: World, rng: random.Random, split: Split) -> Built:
+    if rng.random() < 0.4:
+        return _appointment(rng, split)
     event = rng.choice(world.events)
-    template, phrasing = pick(CALENDAR)
+    template, phrasing = CALENDAR.pick(rng, split)
     name = mention(event)
     steps = [
         GoldStep(
-            tool="search",
+            tool="search_wikipedia",
             task=f"Find the date and place of {name}.",
             thoughts=f"I need the date and place of {name}.",
             learned=sentence(f"{name} takes place in {event.city} on {event.date}."),
             key=coded_word(event),
         ),
-        GoldStep(
-            tool="create_event",
-            task=f"Create a calendar event for {name} on {event.date} in {event.city}.",
-            thoughts="I have the date and place, so I can create the event.",
-            learned=f"The event is in the calendar on {event.date}.",
-            key=event.date,
-        ),
+        create(name, event.date, event.city),
         final(f"I added {name} on {event.date} to your calendar.", "", "The event is saved."),
     ]
-    gold = GoldAction(tool="create_event", arguments={"title": event.name, "date": event.date})
-    return Built(template.format(e=name), phrasing, steps, action=gold)
+    return Built(
+        voice(template.format(e=name), rng, split, [event.name]), phrasing, steps,
+        action=_event_action(steps[1]),
+    )  # fmt: skip
+
+
+def _appointment(rng: random.Random, split: Split) -> Built:
+    title = rng.choice(APPOINTMENTS)
+    date = f"{rng.randrange(2027, 2030)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+    time = f"{rng.randrange(7, 20):02d}:{rng.choice(('00', '15', '30', '45'))}"
+    template, phrasing = APPOINTMENT.pick(rng, split)
+    steps = [
+        create(title, date, time=time),
+        final(f"I added {title} on {date} at {time} to your calendar.", "", "It is saved."),
+    ]
+    text = voice(sentence(template.format(t=title, d=date, h=time)), rng, split, [date, time])
+    return Built(text, phrasing, steps, action=_event_action(steps[0]))
+
+
+def _event_action(step: GoldStep) -> GoldAction:
+    event = parse_event(step.task)  # the judge reads the planner's task with the same rules
+    return GoldAction(tool="create_event", arguments={"title": event.title, "date": step.key})
 
 
 class UserFact(NamedTuple):
@@ -393,28 +518,29 @@ USER_FACTS: dict[Topic, UserFact] = {
 }  # fmt: skip
 
 
-def user(world: World, rng: random.Random, pick: Pick) -> Built:
+def user(world: World, rng: random.Random, split: Split) -> Built:
     if rng.random() < 0.25:
-        return _email_manager(world, rng, pick)
+        return _email_manager(world, rng, split)
     topic = rng.choice(list(USER_FACTS))
-    fact = USER_FACTS[topic]
-    a = rng.choice([a for a in ATTRS if a.kind == fact.kind])
-    template, phrasing = pick(QUESTION)
-    text = sentence(template.format(attr=a.noun, x=rng.choice(fact.phrases)))
+    known = USER_FACTS[topic]
+    a = rng.choice([a for a in ATTRS if a.kind == known.kind])
+    core, phrasing = question(rng, split, a, rng.choice(known.phrases))
+    text = voice(sentence(core), rng, split)
     entity = world.entity(getattr(user_profile(world, text), topic))
     value = value_of(entity, a)
     steps = [
-        ask(topic, fact.question, fact.learned.format(entity.name)),
+        ask(topic, known.question, known.learned.format(entity.name)),
         search(entity, a),
-        final(sentence(f"{a.noun} of {mention(entity)} is {value}."), value),
+        final(fact(entity, a), bare(value)),
     ]
-    return Built(text, phrasing, steps, value)
+    return Built(text, phrasing, steps, bare(value))
 
 
-def _email_manager(world: World, rng: random.Random, pick: Pick) -> Built:
-    template, phrasing = pick(EMAIL)
+def _email_manager(world: World, rng: random.Random, split: Split) -> Built:
+    template, phrasing = EMAIL.pick(rng, split)
     message = rng.choice(MESSAGES)
-    text = template.format(p=rng.choice(USER_FACTS["manager"].phrases), msg=message)
+    text = voice(template.format(p=rng.choice(USER_FACTS["manager"].phrases), msg=message), rng,
+                 split)  # fmt: skip
     manager = world.entity(user_profile(world, text).manager)
     steps = [
         ask("manager", USER_FACTS["manager"].question, f"The user's manager is {manager.name}."),
@@ -426,44 +552,147 @@ def _email_manager(world: World, rng: random.Random, pick: Pick) -> Built:
     return Built(text, phrasing, steps, action=gold)
 
 
-Shape = Callable[[World, random.Random, Pick], Built]
+CHAT = {
+    "greeting": (
+        Phrasings("chat.greeting", ("Hello!", "Hi!", "Hi there.", "Good morning!",
+                                    "Hey, how are you?"), ("Good evening!",)),
+        "Hello! How can I help you today?", "help",
+    ),
+    "thanks": (
+        Phrasings("chat.thanks", ("Thanks!", "Thank you.", "Thanks a lot, that helps.",
+                                  "Great, thank you!"), ("Much appreciated!",)),
+        "You're welcome!", "welcome",
+    ),
+    "abilities": (
+        Phrasings("chat.abilities", ("What can you do?", "What are you able to help with?",
+                                     "Which tools do you have?"), ("How can you help me?",)),
+        "I can search an encyclopedia, calculate, ask you questions, send e-mails and add "
+        "events to your calendar.", "encyclopedia",
+    ),
+}  # fmt: skip
+CODE = Phrasings(
+    "chat.code",
+    ("Please repeat the code {code} back to me.", "Reply with the code {code}.",
+     "Just say {code}.", "Say the code {code}, nothing else."),
+    ("Echo the code {code}, please.",),
+)  # fmt: skip
+
+
+def chat(world: World, rng: random.Random, split: Split) -> Built:
+    """Requests that need no tool: the planner answers at once."""
+    why = "No tool is needed to reply."
+    kind = rng.choice(("code", "code", *CHAT))
+    if kind == "code":
+        code = f"{rng.choice(SYLLABLES)}{rng.choice(SYLLABLES)}-{rng.randrange(100, 1000)}"
+        template, phrasing = CODE.pick(rng, split)
+        text = voice(template.format(code=code.upper()), rng, split, [code.upper()])
+        steps = [final(f"The code is {code.upper()}.", code.upper(), why)]
+        return Built(text, phrasing, steps, code.upper())
+    phrasings, answer, key = CHAT[kind]
+    template, phrasing = phrasings.pick(rng, split)
+    return Built(
+        voice(template, rng, split, polite=False), phrasing, [final(answer, key, why)], key
+    )
+
+
+PRONOUNS = (("he", "his", "him"), ("she", "her", "her"), ("this person", "their", "them"))
+ABOUT_THEM = Phrasings(
+    "followup.person",
+    ("When was {s} born?", "And when was {s} born?", "What is {p} e-mail address?",
+     "Where does {s} live?", "Where does {s} work?", "What does {s} do for a living?"),
+    ("And what year was {s} born in?", "How can I reach {o} by e-mail?"),
+)  # fmt: skip
+ABOUT_FIELD = dict(zip(
+    ABOUT_THEM.train + ABOUT_THEM.heldout,
+    ("born", "born", "email", "city", "employer", "occupation", "born", "email"),
+    strict=True,
+))  # fmt: skip
+WHAT_ABOUT = Phrasings(
+    "followup.same",
+    ("And what about {y}?", "What about {y}?", "And {y}?", "How about {y}?",
+     "Same question for {y}."),
+    ("And for {y}?",),
+)  # fmt: skip
+
+
+def followup(world: World, rng: random.Random, split: Split) -> Built:
+    """A request that refers to the turn before it: the history holds what it means."""
+    if rng.random() < 0.5:
+        return _what_about(world, rng, split)
+    role = rng.choice([a for a in ATTRS if a.target == "person"])
+    holder = rng.choice([e for e in world.entities() if e.kind == role.kind])
+    person = world.entity(value_of(holder, role))
+    earlier, _ = question(rng, "train", role, mention(holder))
+    history = (Exchange(request=sentence(earlier), answer=fact(holder, role)),)
+    template, phrasing = ABOUT_THEM.pick(rng, split)
+    subject, possessive, obj = rng.choice(PRONOUNS)
+    core = sentence(template.format(s=subject, p=possessive, o=obj))
+    a = attr("person", ABOUT_FIELD[template])
+    value = value_of(person, a)
+    steps = [search(person, a), final(fact(person, a), bare(value))]
+    return Built(voice(core, rng, split), phrasing, steps, bare(value), history=history)
+
+
+def _what_about(world: World, rng: random.Random, split: Split) -> Built:
+    a = rng.choice([a for a in ATTRS if not a.target])
+    first, second = rng.sample([e for e in world.entities() if e.kind == a.kind], 2)
+    earlier, _ = question(rng, "train", a, mention(first))
+    history = (Exchange(request=sentence(earlier), answer=fact(first, a)),)
+    template, phrasing = WHAT_ABOUT.pick(rng, split)
+    value = value_of(second, a)
+    steps = [search(second, a), final(fact(second, a), bare(value))]
+    text = voice(template.format(y=mention(second)), rng, split, [second.name], polite=False)
+    return Built(text, phrasing, steps, bare(value), history=history)
+
+
+def _value(expression: str) -> str:
+    from tools.arithmetic import evaluate, format_number
+
+    return format_number(evaluate(expression))
+
+
 SHAPES: dict[str, tuple[Shape, int]] = {
-    "direct": (direct, 1),
-    "lookup": (lookup, 3),
-    "multihop": (multihop, 2),
-    "comparison": (comparison, 2),
-    "arithmetic": (arithmetic, 2),
-    "action": (action, 3),
+    "lookup": (lookup, 6),
+    "multihop": (multihop, 3),
+    "comparison": (comparison, 3),
+    "sum": (sum_of_two, 2),
+    "age": (age, 2),
+    "arithmetic": (arithmetic, 3),
+    "conversion": (conversion, 2),
+    "years": (years, 2),
+    "email": (email, 3),
+    "calendar": (calendar, 3),
     "user": (user, 3),
+    "chat": (chat, 2),
+    "followup": (followup, 3),
+    "difference": (difference, 3),
 }  # shape → (builder, weight in a request set)
+HELD_OUT_SHAPES = ("difference",)  # never in training requests
+TRAINING_SHAPES = tuple(s for s in SHAPES if s not in HELD_OUT_SHAPES)
 
 
 def atlas_requests(
     world: World,
     count: int,
     phrasings: PhrasingSplit = "train",
-    shapes: tuple[str, ...] = tuple(SHAPES),
+    shapes: tuple[str, ...] | None = None,
 ) -> list[AtlasRequest]:
     """`count` distinct requests about `world`, the same for the same arguments.
 
-    "train" phrasings are for simulation and training, "heldout" ones for evaluating on
-    wordings never seen in training; "all" mixes both.
+    "train" requests (training shapes, training wordings) are for simulation and training;
+    "heldout" ones use wordings never seen in training and include the held-out shapes;
+    "all" mixes both. `shapes` narrows the set (a held-out shape never joins "train").
     """
+    shapes = shapes or (TRAINING_SHAPES if phrasings == "train" else tuple(SHAPES))
     unknown = set(shapes) - set(SHAPES)
     if unknown:
         raise WaypointError(f"unknown request shapes {sorted(unknown)}; known: {list(SHAPES)}")
+    if phrasings == "train" and set(shapes) & set(HELD_OUT_SHAPES):
+        raise WaypointError(f"the shapes {list(HELD_OUT_SHAPES)} are held out of training")
     rng = random.Random(f"atlas-requests:{world.seed}:{phrasings}:{','.join(shapes)}")
     weights = [SHAPES[s][1] for s in shapes]
-
-    def pick(family: Phrasings) -> tuple[str, str]:
-        pool = [(t, i, False) for i, t in enumerate(family.train)] if phrasings != "heldout" else []
-        if phrasings != "train":
-            pool += [(t, len(family.train) + i, True) for i, t in enumerate(family.heldout)]
-        template, index, _ = rng.choice(pool)
-        return template, f"{family.family}/{index}"
-
     requests: list[AtlasRequest] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, ...]] = set()
     attempts = 0
     while len(requests) < count:
         attempts += 1
@@ -473,28 +702,41 @@ def atlas_requests(
                 f"of these shapes and phrasings; ask for fewer or build a bigger world"
             )
         shape = rng.choices(shapes, weights)[0]
-        built = SHAPES[shape][0](world, rng, pick)
-        if built.text not in seen:
-            seen.add(built.text)
+        built = SHAPES[shape][0](world, rng, phrasings)
+        key = (built.text, *(e.request for e in built.history))
+        if key not in seen:
+            seen.add(key)
             requests.append(_request(world, shape, built, len(requests), phrasings))
     return requests
 
 
 def _request(world: World, shape: str, built: Built, index: int, split: str) -> AtlasRequest:
-    family, _, number = built.phrasing.partition("/")
-    heldout = int(number) >= len(_FAMILIES[family].train)
     gold = Gold(answer=built.answer, action=built.action, tools=[s.tool for s in built.steps])
     return AtlasRequest(
         id=f"atlas-{world.seed}-{split}-{index:05d}",
         text=built.text,
+        history=list(built.history),
         shape=shape,
         gold=gold,
         world_seed=world.seed,
         phrasing=built.phrasing,
-        heldout=heldout,
+        heldout=shape in HELD_OUT_SHAPES or _heldout(built.phrasing),
         rival=built.rival,
         solution=built.steps,
     )
 
 
-_FAMILIES = {f.family: f for f in (QUESTION, COMPARE, SUM, AGE, EMAIL, CALENDAR, DIRECT)}
+def _heldout(phrasing: str) -> bool:
+    family, _, _ = phrasing.rpartition("/")
+    return _FAMILIES[family].is_heldout(phrasing)
+
+
+_FAMILIES: dict[str, Phrasings] = {
+    p.family: p
+    for p in (
+        GENERIC, AGE, CONVERSIONS, YEARS, YEARS_AFTER, EMAIL, CALENDAR, APPOINTMENT, CODE,
+        ABOUT_THEM, WHAT_ABOUT, *ARITHMETIC.values(), *(c[0] for c in CHAT.values()),
+        *(a.questions for a in ATTRS if a.questions), *(c.questions for c in COMPARISONS),
+        *(t.questions for t in SUMS + DIFFERENCES),
+    )
+}  # fmt: skip

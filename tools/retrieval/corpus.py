@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from schemas.errors import WaypointError
 
 MAX_WORDS = 150  # per passage: well inside the embedding model's 256-token window
+SPLIT_VERSION = 2  # bumped when passages are cut differently: cached indexes are rebuilt
 
 
 class CorpusError(WaypointError):
@@ -69,10 +70,25 @@ def _parquet_records(path: Path) -> Iterator[tuple[str, object]]:
 
 
 def split_passages(articles: Iterable[Article], max_words: int = MAX_WORDS) -> Iterator[Passage]:
-    """Paragraphs as passages; a paragraph longer than `max_words` in windows of that size."""
+    """Whole paragraphs joined into passages of up to `max_words`; a longer paragraph in
+    windows of that size. A short article stays one passage, so a search that finds it
+    returns every fact it holds, not the paragraph that happened to match best."""
     for article in articles:
-        for paragraph in article.text.split("\n\n"):
-            words = paragraph.split()
+        for words in _passage_words(article.text, max_words):
+            yield Passage(title=article.title, text=" ".join(words), source=article.url)
+
+
+def _passage_words(text: str, max_words: int) -> Iterator[list[str]]:
+    current: list[str] = []
+    for paragraph in text.split("\n\n"):
+        words = paragraph.split()
+        if current and len(current) + len(words) > max_words:
+            yield current
+            current = []
+        if len(words) > max_words:
             for start in range(0, len(words), max_words):
-                text = " ".join(words[start : start + max_words])
-                yield Passage(title=article.title, text=text, source=article.url)
+                yield words[start : start + max_words]
+        else:
+            current += words
+    if current:
+        yield current

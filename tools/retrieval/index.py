@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -43,6 +44,12 @@ class IndexManifest(BaseModel):
 class Hit(BaseModel):
     passage: Passage
     score: float  # cosine similarity after rescoring, else 1 − normalised Hamming distance
+
+
+class Retriever(Protocol):
+    """What a search tool searches: an index on disk, or a simulated world's articles."""
+
+    def search(self, query: str, k: int = 3) -> list[Hit]: ...
 
 
 @cache
@@ -123,9 +130,10 @@ def _swap_in(new: Path, out: Path) -> None:
 def cached_index(corpus: Path, cache_root: Path, embedder: Embedder) -> Path:
     """The index of `corpus` under `cache_root`, built on first use; a changed corpus file
     gets a new folder (the name carries a hash of its bytes)."""
-    from tools.retrieval.corpus import read_articles, split_passages
+    from tools.retrieval.corpus import SPLIT_VERSION, read_articles, split_passages
 
-    digest = hashlib.sha256(corpus.read_bytes() + embedder.name.encode()).hexdigest()[:12]
+    key = corpus.read_bytes() + f"{embedder.name}:{SPLIT_VERSION}".encode()
+    digest = hashlib.sha256(key).hexdigest()[:12]
     folder = cache_root / f"{corpus.stem}-{digest}"
     if not is_index(folder):
         build_index(list(split_passages(read_articles(corpus))), folder, embedder)

@@ -12,12 +12,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from models.bundled import SHIPPED_PLANNER
+
 if TYPE_CHECKING:
     from rich.status import Status
 
     from planner.agent import Agent
     from planner.events import Event
-    from tools.context import AskUser, TextSink
+    from tools.context import AskUser
+    from tools.mcp.toolset import McpToolset
 
 OBSERVATION_CHARS = 400  # shown per step; the full text is in the trajectory
 
@@ -29,7 +32,11 @@ class PlannerKind(StrEnum):
 
 Model = Annotated[str, typer.Option("--model", "-m", help="a registry name or a .gguf file")]
 PlannerOption = Annotated[
-    PlannerKind, typer.Option("--planner", help="zero-shot for any instruct model")
+    PlannerKind | None,
+    typer.Option(
+        "--planner",
+        help="zero-shot for any instruct model (default: the prompt the model was trained for)",
+    ),
 ]
 ToolNames = Annotated[
     str | None,
@@ -46,41 +53,57 @@ Searxng = Annotated[
         "--searxng", envvar="WAYPOINT_SEARXNG_URL", help="SearXNG URL for search_internet"
     ),
 ]
+McpSpecs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mcp",
+        help='an MCP server whose tools join the agent\'s: "COMMAND ARGS" (stdio, with optional '
+        "leading VAR=value words) or an http(s) URL (streamable HTTP); repeatable",
+    ),
+]
+
+
+def mcp_toolset(specs: list[str] | None) -> "McpToolset":
+    """The MCP servers named with --mcp (none starts until its tools are listed); use it in
+    a `with` block so they stop when the command ends. Their logs go to WAYPOINT_HOME/logs."""
+    from models.registry import waypoint_home
+    from tools.mcp.servers import parse_specs
+    from tools.mcp.toolset import McpToolset
+
+    return McpToolset(parse_specs(specs or []), waypoint_home() / "logs")
 
 
 def build_agent(
     model_name: str,
-    planner: PlannerKind,
+    planner: PlannerKind | None,
     tool_names: str | None,
     max_steps: int,
     index: Path | None,
     searxng: str | None,
     *,
     ask: "AskUser",
-    answer_sink: "TextSink | None",
+    mcp: "McpToolset | None" = None,
 ) -> "Agent":
-    from models.registry import load_chat_model
+    from models.registry import load_chat_model, planner_prompt
     from planner.agent import Agent
     from planner.model_planner import PLANNERS
     from tools.context import ToolContext
     from tools.registry import load_tools
 
     model = load_chat_model(model_name)
-    context = ToolContext(
-        model=model, searxng_url=searxng, index_dir=index, ask=ask, answer_sink=answer_sink
-    )
+    context = ToolContext(model=model, searxng_url=searxng, index_dir=index, ask=ask)
     names = [n.strip() for n in tool_names.split(",") if n.strip()] if tool_names else None
-    tools = load_tools(context, names)
-    return Agent(PLANNERS[planner](model, tools), tools, max_steps)
+    tools = load_tools(context, names, mcp)
+    kind = planner or planner_prompt(model_name)
+    return Agent(PLANNERS[kind](model, tools), tools, max_steps)
 
 
 class StepView:
-    """Shows a run as it happens: each plan, tool and result; the final answer streamed."""
+    """Shows a run as it happens: each plan, tool and result, then the answer."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.spinner: Status | None = None
-        self.streaming = False
 
     def __call__(self, event: "Event") -> None:
         from planner.events import PlanMade, RunFinished, RunStarted, ToolFinished, ToolStarted
@@ -98,26 +121,15 @@ class StepView:
                 self._spin(f"running {tool}")
             case ToolFinished(final=False, observation=text, error=error):
                 self._stop()
-                self._end_stream()  # an answer that failed half-way
                 style = "red" if error else "green"
                 self.console.print(f"  [{style}]→[/] {escape(_clip(text))}")
                 self._spin("planning")
             case ToolFinished(final=True, observation=text):
                 self._stop()
-                if not self.streaming:
-                    self.console.print(f"[bold green]answer:[/] {escape(text)}")
+                self.console.print(f"[bold green]answer:[/] {escape(text)}")
             case RunFinished(trajectory=trajectory):
                 self._stop()
-                self._end_stream()
                 self._summary(trajectory.status, trajectory.reason, len(trajectory.steps))
-
-    def answer_text(self, chunk: str) -> None:
-        """The final answer as it is written (the final_answer tool's sink)."""
-        if not self.streaming:
-            self._stop()
-            self.console.print("[bold green]answer:[/] ", end="")
-            self.streaming = True
-        self.console.print(chunk, end="", markup=False, highlight=False, soft_wrap=True)
 
     def ask(self, question: str) -> str:
         """ask_user's callback: a question from the agent, answered at the prompt."""
@@ -133,11 +145,6 @@ class StepView:
         else:
             colour = "yellow" if status == "incomplete" else "red"
             self.console.print(f"[bold {colour}]{status}:[/] {escape(reason or '')}")
-
-    def _end_stream(self) -> None:
-        if self.streaming:
-            self.console.print()
-            self.streaming = False
 
     def _spin(self, what: str) -> None:
         self._stop()
@@ -164,12 +171,13 @@ def ask_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="print only the trajectory, as JSON")
     ] = False,
-    model: Model = "smollm2-135m",
-    planner: PlannerOption = PlannerKind.zero_shot,
+    model: Model = SHIPPED_PLANNER,
+    planner: PlannerOption = None,
     tools: ToolNames = None,
     max_steps: MaxSteps = 10,
     index: IndexDir = None,
     searxng: Searxng = None,
+    mcp: McpSpecs = None,
 ) -> None:
     """Run one request through the agent and print each step and the answer.
 
@@ -180,23 +188,27 @@ def ask_command(
       waypoint ask "What is 17 * 23?"
 
       waypoint ask "Who discovered penicillin?" --json > run.json
+
+      waypoint ask "What time is it in Tokyo?" --mcp "uvx mcp-server-time"
     """
     from planner.agent import RunInterrupted
 
     console = Console(highlight=False)  # numbers in observations stay plain text
     view = None if json_output else StepView(console)
     interactive = view is not None and console.is_terminal
-    agent = build_agent(
-        model, planner, tools, max_steps, index, searxng,
-        ask=view.ask if interactive else _no_user,
-        answer_sink=view.answer_text if view else None,
-    )  # fmt: skip
-    if view:
-        agent.subscribe(view)
-    try:
-        trajectory = agent.run(request)
-    except RunInterrupted as interrupted:
-        trajectory = interrupted.trajectory
+    with mcp_toolset(mcp) as toolset:
+        agent = build_agent(
+            model, planner, tools, max_steps, index, searxng,
+            ask=view.ask if interactive else _no_user,
+            mcp=toolset,
+        )  # fmt: skip
+        _refused(toolset, Console(stderr=True, highlight=False))
+        if view:
+            agent.subscribe(view)
+        try:
+            trajectory = agent.run(request)
+        except RunInterrupted as interrupted:
+            trajectory = interrupted.trajectory
     if json_output:
         typer.echo(trajectory.model_dump_json(indent=2))
     raise typer.Exit(0 if trajectory.status == "answered" else 1)
@@ -212,32 +224,51 @@ HELP = """\
 
 
 def chat_command(
-    model: Model = "smollm2-135m",
-    planner: PlannerOption = PlannerKind.zero_shot,
+    model: Model = SHIPPED_PLANNER,
+    planner: PlannerOption = None,
     tools: ToolNames = None,
     max_steps: MaxSteps = 10,
     index: IndexDir = None,
     searxng: Searxng = None,
+    mcp: McpSpecs = None,
 ) -> None:
     """Chat with the agent in the terminal; each step is shown as it happens.
 
     Commands: /tools, /model, /reset, /save FILE, /load FILE, /quit. Ctrl-C stops the
-    current request and keeps its finished steps.
-    """
-    from planner.agent import RunInterrupted
+    current request and keeps its finished steps. MCP servers (--mcp) stop when the chat ends.
 
+    Examples:
+
+      waypoint chat --tools calculate,final_answer
+
+      waypoint chat --mcp "uvx mcp-server-time" --mcp http://127.0.0.1:8000/mcp
+    """
     console = Console(highlight=False)  # numbers in observations stay plain text
     view = StepView(console)
-    with console.status("loading…"):
-        agent = build_agent(
-            model, planner, tools, max_steps, index, searxng,
-            ask=view.ask, answer_sink=view.answer_text,
-        )  # fmt: skip
-    agent.subscribe(view)
-    console.print(
-        f"[bold]waypoint[/] · {escape(agent.planner.model_name or '?')} · "
-        f"{agent.planner.name} planner · {len(agent.tools)} tools · /help for commands"
-    )
+    with mcp_toolset(mcp) as toolset:
+        with console.status("loading…"):
+            agent = build_agent(
+                model, planner, tools, max_steps, index, searxng,
+                ask=view.ask, mcp=toolset,
+            )  # fmt: skip
+        _refused(toolset, console)
+        agent.subscribe(view)
+        console.print(
+            f"[bold]waypoint[/] · {escape(agent.planner.model_name or '?')} · "
+            f"{agent.planner.name} planner · {len(agent.tools)} tools · /help for commands"
+        )
+        _converse(agent, console)
+
+
+def _refused(toolset: "McpToolset", console: Console) -> None:
+    for line in toolset.refused:
+        console.print(f"[yellow]{escape(line)}[/]")
+
+
+def _converse(agent: "Agent", console: Console) -> None:
+    """The chat loop: a request or a slash command per line, until /quit or Ctrl-D."""
+    from planner.agent import RunInterrupted
+
     while True:
         try:
             line = console.input("[bold]you›[/] ").strip()
@@ -258,6 +289,7 @@ def _command(line: str, agent: "Agent", console: Console) -> bool:
     """Carry out a slash command; False when the chat should end."""
     from planner.transcript import load_transcript, save_transcript
     from schemas.errors import WaypointError
+    from waypoint.commands.tools import tool_source
 
     name, _, argument = line.partition(" ")
     argument = argument.strip()
@@ -268,7 +300,9 @@ def _command(line: str, agent: "Agent", console: Console) -> bool:
             console.print(HELP, markup=False)
         case "/tools":
             for tool in agent.tools.values():
-                console.print(f"[magenta]{tool.name}[/]: {escape(tool.description)}")
+                source = tool_source(tool)
+                source = "" if source == "waypoint" else f" [dim]({source})[/]"
+                console.print(f"[magenta]{tool.name}[/]{source}: {escape(tool.description)}")
         case "/model":
             console.print(
                 f"model {escape(agent.planner.model_name or '?')} · {agent.planner.name} "

@@ -30,10 +30,16 @@ def run_command(
     ],
     requests: Annotated[
         str,
-        Opt("--requests", "-r", help="atlas:SEED:COUNT[:train|heldout|all], or a JSONL file"),
+        Opt(
+            "--requests",
+            "-r",
+            help="atlas:SEED:COUNT[:train|heldout|all], real (the real-tool set), or a JSONL file",
+        ),
     ],
     runs: Annotated[int, Opt("--runs", "-n", min=1, help="runs per planner")] = 3,
-    judge: Annotated[str, Opt(help="atlas (atlas requests) or a judge model")] = "atlas",
+    judge: Annotated[
+        str | None, Opt(help="a judge model (default: atlas or check, for atlas or real requests)")
+    ] = None,
     out: Annotated[Path, Opt("--out", "-o", help="the run folder")] = DEFAULT_RUN,
     simulator: Annotated[
         str | None, Opt(help="model playing the tools for non-atlas requests (default: judge)")
@@ -55,6 +61,8 @@ def run_command(
       waypoint eval run -p expert,random,zero-shot -r atlas:2:40:heldout -n 3 -o runs/eval
 
       waypoint eval run -p fine-tuned:runs/ft/model-q4_k_m.gguf -r atlas:2:40:heldout -o runs/eval
+
+      waypoint eval run -p fine-tuned:waypoint-135m,zero-shot -r real -n 3 -o runs/real
 
       waypoint eval run -p zero-shot:qwen2.5-7b-instruct-q4 -r my_requests.jsonl --judge gpt-4o
     """
