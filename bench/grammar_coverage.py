@@ -1,13 +1,23 @@
-"""Grammar coverage on MaskBench-style schemas: ours against llama-cpp-python's converter.
+"""Grammar coverage on MaskBench-style records: ours beside llama-cpp-python's converter,
+llguidance and XGrammar, on the same schemas and instances, with the bundled model's
+tokenizer (see grammar_engines.py for how each engine is fed).
 
-For every schema: compile it (or record a clear refusal, or a crash), load the grammar into
-llama.cpp, and feed each test instance token by token with the bundled model's vocabulary.
-Instances are serialized the way each grammar prescribes before the check: declared
-property order (llama.cpp's converter puts required properties first), compact
-separators, `json.dumps` string escaping, no exponents. Valid instances must be accepted,
-invalid ones rejected. The grammar is never loosened to pass an instance.
+For every schema, ours compiles it, refuses it with a clear error, or proves that it admits
+nothing ("empty"; that counts as passed when no instance is valid); a compiled grammar
+goes into llama.cpp and every instance, written in the grammar's canonical form, must be
+accepted when valid and rejected when invalid. A crash (an exception, or a grammar
+llama.cpp cannot load) is a bug, counted and listed. A schema *passes* when every one of
+its instances is judged right; that is the figure compared across engines, per group.
+`--formats` is ours' policy for `format`: asserted, or an annotation (as the JSON Schema
+conformance suite reads it). Records whose ids name a keyword file (the conformance
+suite) also get a table per keyword.
 
-    python bench/grammar_coverage.py [--data DIR] [--limit N]
+    python bench/grammar_coverage.py [--data DIR] [--limit N] [--formats assert|annotate]
+        [--engines ours,llamacpp,llguidance,xgrammar] [--failures FILE] [--by-keyword]
+
+Examples:
+    python bench/grammar_coverage.py --limit 20
+    python bench/grammar_coverage.py --data ../shared/data/json-schema-test-suite --formats annotate
 
 The last line of output is one JSON object with the totals.
 """
@@ -17,85 +27,37 @@ import gzip
 import json
 import multiprocessing as mp
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maskbench"
 TIMEOUT_S = 60.0
+ENGINES = ["ours", "llamacpp", "llguidance", "xgrammar"]
 
 
-def compile_side(side: str, schema: Any, options: Any) -> tuple[str, str | None, str]:
-    """(status, gbnf, reason) for one compiler."""
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    from schemas.grammar import GrammarError, compile_grammar
-
-    if side == "base":
-        try:
-            return "compiled", json_schema_to_gbnf(json.dumps(schema)), ""
-        except Exception as e:
-            return "failed", None, f"{type(e).__name__}: {e}"
-    try:
-        grammar = compile_grammar(schema, options)
-        return "compiled", grammar.gbnf, "; ".join(grammar.warnings)
-    except GrammarError as e:
-        return "refused", None, str(e)
-    except Exception as e:  # a crash is a bug in the compiler: counted, never hidden
-        return "crashed", None, f"{type(e).__name__}: {e}"
-
-
-def check_side(side: str, record: dict, vocab: Any, options: Any) -> dict:
-    """Compile with one compiler and feed every test instance through llama.cpp."""
-    from models.matcher import GrammarLoadError, GrammarMatcher
-    from schemas.grammar import canonical_json
-
-    schema = record["schema"]
-    status, gbnf, reason = compile_side(side, schema, options)
-    out: dict[str, Any] = {
-        "status": status,
-        "reason": reason,
-        "warnings": bool(reason) and status == "compiled",
-    }
-    if gbnf is None:
-        return out
-    try:
-        GrammarMatcher(vocab, gbnf)
-    except GrammarLoadError:
-        return {
-            "status": "crashed" if side == "ours" else "failed",
-            "reason": "llama.cpp could not parse it",
-        }
-    results = []
-    for test in record["tests"]:
-        text = canonical_json(test["data"], schema, required_first=side == "base")
-        accepted, _ = GrammarMatcher(vocab, gbnf).match(text)
-        results.append((bool(test["valid"]), accepted, text[:200]))
-    out["results"] = results
-    return out
-
-
-def _worker(conn: Any, model_path: str, max_string: int, max_items: int) -> None:
+def _worker(conn: Any, model_path: str, names: list[str], caps: tuple, formats: str) -> None:
     import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # llama.cpp prints rejected grammars; the bench reports them itself
     os.dup2(devnull, 2)
-    from models.matcher import Vocab
+    from grammar_engines import Engines
+
     from schemas.grammar import GrammarOptions
 
-    vocab = Vocab(model_path)
-    options = GrammarOptions(max_string_length=max_string, max_items=max_items)
+    options = GrammarOptions(max_string_length=caps[0], max_items=caps[1])
+    engines = Engines(model_path, names, options, formats)
     while True:
         task = conn.recv()
         if task is None:
             return
-        side, record = task
-        conn.send(check_side(side, record, vocab, options))
+        name, record = task
+        conn.send(engines.ours(record) if name == "ours" else engines.baseline(name, record))
 
 
 class Checker:
-    """Runs checks in a child process so a hung or aborted llama.cpp cannot stop the bench."""
+    """Runs checks in a child process so a hung or aborted engine cannot stop the bench."""
 
     def __init__(self, *args: Any) -> None:
         self.args = args
@@ -106,11 +68,8 @@ class Checker:
         self.proc = mp.Process(target=_worker, args=(child, *self.args), daemon=True)
         self.proc.start()
 
-    def check(self, record: dict) -> dict:
-        return {side: self.check_side(side, record) for side in ("ours", "base")}
-
-    def check_side(self, side: str, record: dict) -> dict:
-        self.conn.send((side, record))
+    def check(self, name: str, record: dict) -> dict:
+        self.conn.send((name, record))
         if self.conn.poll(TIMEOUT_S):
             try:
                 return self.conn.recv()
@@ -119,42 +78,38 @@ class Checker:
         self.proc.kill()
         self.proc.join()
         self._start()
-        return {"status": "crashed" if side == "ours" else "failed", "reason": "timeout or abort"}
+        return {"status": "crashed" if name == "ours" else "refused", "reason": "timeout or abort"}
 
     def close(self) -> None:
         self.conn.send(None)
         self.proc.join(timeout=5)
 
 
-def tally(outcomes: list[dict]) -> dict[str, int]:
-    t: Counter = Counter()
-    for o in outcomes:
-        t["schemas"] += 1
-        ours, base = o["ours"], o["base"]
-        t[ours["status"]] += 1
-        t["with_warnings"] += bool(ours.get("warnings"))
-        for valid, accepted, _ in ours.get("results", []):
-            t["valid_total" if valid else "invalid_total"] += 1
-            t["valid_accepted"] += valid and accepted
-            t["invalid_rejected"] += (not valid) and not accepted
-        if ours.get("results") is not None and all(v == a for v, a, _ in ours["results"]):
-            t["passed"] += 1
-        if base["status"] == "compiled" and "results" in base:
-            t["baseline_compiled"] += 1
-            for valid, accepted, _ in base["results"]:
-                t["baseline_valid_total" if valid else "baseline_invalid_total"] += 1
-                t["baseline_valid_accepted"] += valid and accepted
-                t["baseline_invalid_rejected"] += (not valid) and not accepted
-            if all(v == a for v, a, _ in base["results"]):
-                t["baseline_passed"] += 1
-    return dict(t)
+def tally(outcomes: list[dict], engines: list[str]) -> dict[str, Counter]:
+    """Counts per engine: statuses, passed schemas, instances judged right."""
+    out: dict[str, Counter] = {name: Counter() for name in engines}
+    for outcome in outcomes:
+        for name in engines:
+            o, t = outcome[name], out[name]
+            t["schemas"] += 1
+            t[o["status"]] += 1
+            t["passed"] += bool(o.get("passed"))
+            t["with_warnings"] += bool(o.get("warnings"))
+            if o["status"] != "compiled":
+                continue
+            for valid, accepted, _ in o.get("results", []):
+                t["valid_total" if valid else "invalid_total"] += 1
+                t["valid_accepted"] += valid and accepted
+                t["invalid_rejected"] += (not valid) and not accepted
+    return out
 
 
-KEYS = [
-    "schemas", "compiled", "refused", "crashed", "valid_accepted", "valid_total",
-    "invalid_rejected", "invalid_total", "baseline_compiled", "baseline_valid_accepted",
-    "baseline_invalid_rejected",
-]  # fmt: skip
+def keyword(record: dict) -> list[str]:
+    """The keyword file of a conformance-suite record, else the record's MaskBench features."""
+    rid = str(record.get("id", ""))
+    if rid.startswith("JSTS---"):
+        return [rid.split("---", 1)[1].rsplit("-", 1)[0]]
+    return list((record.get("meta") or {}).get("features") or ["(none)"])
 
 
 def main() -> None:
@@ -163,22 +118,28 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of *.jsonl.gz")
     parser.add_argument("--limit", type=int, default=0, help="schemas per group (0: all)")
-    parser.add_argument("--failures", type=Path, help="write failing cases here (JSONL)")
+    parser.add_argument("--failures", type=Path, help="write ours' failing cases here (JSONL)")
     parser.add_argument("--max-string", type=int, default=1999, help="cap for unbounded strings")
     parser.add_argument("--max-items", type=int, default=256, help="cap for unbounded arrays")
+    parser.add_argument("--formats", choices=["assert", "annotate"], default="assert")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated")
+    parser.add_argument("--by-keyword", action="store_true", help="a table per keyword/feature")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from grammar_engines import available
     from rich.console import Console
     from rich.progress import Progress
-    from rich.table import Table
 
     from models.bundled import bundled_model_path
 
     files = sorted(args.data.glob("*.jsonl.gz"))
     if not files:
         sys.exit(f"error: no *.jsonl.gz files in {args.data}")
-    checker = Checker(str(bundled_model_path()), args.max_string, args.max_items)
+    engines, notes = available(["ours", *[e for e in args.engines.split(",") if e != "ours"]])
+    caps = (args.max_string, args.max_items)
+    checker = Checker(str(bundled_model_path()), engines, caps, args.formats)
     groups: dict[str, list[dict]] = {}
+    records_by_group: dict[str, list[dict]] = {}
     failures = []
     with Progress(console=Console(stderr=True), transient=True) as progress:
         for f in files:
@@ -189,70 +150,107 @@ def main() -> None:
             task = progress.add_task(name, total=len(records))
             outcomes = []
             for record in records:
-                outcome = checker.check(record)
+                outcome = {e: checker.check(e, record) for e in engines}
                 outcomes.append(outcome)
-                if _failed(outcome["ours"]):
-                    failures.append(
-                        {"group": name, "id": record.get("id"), "ours": outcome["ours"]}
-                    )
+                ours = outcome["ours"]
+                if ours["status"] == "crashed" or not ours.get("passed", True):
+                    failures.append({"group": name, "id": record.get("id"), "ours": ours})
                 progress.advance(task)
-            groups[name] = outcomes
+            groups[name], records_by_group[name] = outcomes, records
     checker.close()
     if args.failures:
         args.failures.write_text("".join(json.dumps(f) + "\n" for f in failures))
-    table = Table(title="Grammar coverage (ours | llama-cpp-python converter)")
-    columns = ["group", "schemas", "compiled", "refused", "crashed", "passed", "valid acc."]
-    columns += [
-        "invalid rej.",
-        "base compiled",
-        "base passed",
-        "base valid acc.",
-        "base invalid rej.",
-    ]
-    for col in columns:
-        table.add_column(col, justify="right")
-    totals: Counter = Counter()
-    for name, outcomes in groups.items():
-        t = tally(outcomes)
-        totals.update(t)
-        table.add_row(name, *_row(t))
-    table.add_row("total", *_row(totals), style="bold")
-    Console(width=200).print(table)
-    print(
-        "Instances are normalised to each grammar's canonical form before checking; our caps for "
-        f"strings/arrays without maxLength/maxItems: {args.max_string}/{args.max_items}."
+    totals = report(groups, engines, args)
+    by_keyword = args.by_keyword or any(
+        str(r.get("id", "")).startswith("JSTS---") for rs in records_by_group.values() for r in rs
     )
-    summary = {k: totals.get(k, 0) for k in KEYS}
-    summary.update(
-        passed=totals.get("passed", 0),
-        baseline_passed=totals.get("baseline_passed", 0),
-        with_warnings=totals.get("with_warnings", 0),
-        baseline_valid_total=totals.get("baseline_valid_total", 0),
-        baseline_invalid_total=totals.get("baseline_invalid_total", 0),
-    )
+    if by_keyword:
+        keyword_table(groups, records_by_group, engines)
+    for note in notes:
+        print(f"note: {note}")
+    summary = summary_json(groups, totals, engines, args)
     print(json.dumps(summary))
 
 
-def _failed(ours: dict) -> bool:
-    if ours["status"] == "crashed":
-        return True
-    return any(v != a for v, a, _ in ours.get("results", []))
+def report(groups: dict[str, list[dict]], engines: list[str], args: Any) -> dict[str, Counter]:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=220)
+    ours = Table(title=f"Ours (formats: {args.formats}; caps {args.max_string}/{args.max_items})")
+    cols = ["group", "schemas", "compiled", "refused", "empty", "crashed", "warned", "passed"]
+    for col in [*cols, "valid acc.", "invalid rej."]:
+        ours.add_column(col, justify="right")
+    side = Table(title="Schemas passing every instance (compiled) — same schemas, same run")
+    side.add_column("group", justify="right")
+    for name in engines:
+        side.add_column(name, justify="right")
+    totals: dict[str, Counter] = {name: Counter() for name in engines}
+    for group, outcomes in [*groups.items(), ("total", None)]:
+        t = tally(outcomes, engines) if outcomes is not None else totals
+        if outcomes is not None:
+            for name in engines:
+                totals[name].update(t[name])
+        o = t["ours"]
+        row = [str(o.get(k, 0)) for k in ("schemas", "compiled", "refused", "empty", "crashed")]
+        row += [str(o.get("with_warnings", 0)), str(o.get("passed", 0))]
+        row += [_ratio(o, "valid_accepted", "valid_total"),
+                _ratio(o, "invalid_rejected", "invalid_total")]  # fmt: skip
+        style = "bold" if outcomes is None else None
+        ours.add_row(group, *row, style=style)
+        side.add_row(
+            group,
+            *[f"{t[n].get('passed', 0)} ({t[n].get('compiled', 0)})" for n in engines],
+            style=style,
+        )
+    console.print(ours)
+    console.print(side)
+    print(
+        "Instances are written in each grammar's canonical form (ours) or the best of three "
+        "serializations (baselines); 'empty': proven to admit no value, passed when no "
+        "instance is valid."
+    )
+    return totals
 
 
-def _pct(a: int, b: int) -> str:
-    return f"{a}/{b}" if b else "-"
+def keyword_table(groups: dict, records: dict, engines: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    rows: dict[str, Counter] = defaultdict(Counter)
+    for group, outcomes in groups.items():
+        for record, outcome in zip(records[group], outcomes, strict=True):
+            for key in keyword(record):
+                rows[key]["groups"] += 1
+                rows[key]["ours compiled"] += outcome["ours"]["status"] == "compiled"
+                for name in engines:
+                    rows[key][name] += bool(outcome[name].get("passed"))
+    table = Table(title="Per keyword: groups, ours compiled, passed per engine")
+    for col in ["keyword", "groups", "ours compiled", *engines]:
+        table.add_column(col, justify="right")
+    for key in sorted(rows):
+        table.add_row(key, *[str(rows[key][c]) for c in ["groups", "ours compiled", *engines]])
+    Console(width=220).print(table)
 
 
-def _row(t: Any) -> list[str]:
-    return [
-        str(t.get("schemas", 0)), str(t.get("compiled", 0)), str(t.get("refused", 0)),
-        str(t.get("crashed", 0)), str(t.get("passed", 0)),
-        _pct(t.get("valid_accepted", 0), t.get("valid_total", 0)),
-        _pct(t.get("invalid_rejected", 0), t.get("invalid_total", 0)),
-        str(t.get("baseline_compiled", 0)), str(t.get("baseline_passed", 0)),
-        _pct(t.get("baseline_valid_accepted", 0), t.get("baseline_valid_total", 0)),
-        _pct(t.get("baseline_invalid_rejected", 0), t.get("baseline_invalid_total", 0)),
-    ]  # fmt: skip
+def summary_json(groups: dict, totals: dict[str, Counter], engines: list[str], args: Any) -> dict:
+    o = totals["ours"]
+    keys = ["schemas", "compiled", "refused", "empty", "crashed", "passed", "with_warnings",
+            "valid_accepted", "valid_total", "invalid_rejected", "invalid_total"]  # fmt: skip
+    summary: dict[str, Any] = {k: o.get(k, 0) for k in keys}
+    summary["formats"] = args.formats
+    for name in engines[1:]:
+        summary[f"{name}_compiled"] = totals[name].get("compiled", 0)
+        summary[f"{name}_passed"] = totals[name].get("passed", 0)
+    summary["passed_by_group"] = {
+        group: {n: t.get("passed", 0) for n, t in tally(outcomes, engines).items()}
+        for group, outcomes in groups.items()
+    }
+    return summary
+
+
+def _ratio(t: Counter, a: str, b: str) -> str:
+    return f"{t.get(a, 0)}/{t.get(b, 0)}" if t.get(b, 0) else "-"
 
 
 if __name__ == "__main__":
