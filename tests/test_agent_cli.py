@@ -2,6 +2,7 @@
 model, the chat driven through a pseudo-terminal."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from schemas.trajectory import Trajectory
 
 WAYPOINT = str(Path(sys.executable).with_name("waypoint"))
 TOOLS = "calculate,final_answer"
+DEMO_MCP = f"{sys.executable} {Path(__file__).parent / 'mcp_servers' / 'demo.py'}"
 
 
 @pytest.fixture
@@ -78,3 +80,39 @@ def test_chat_in_a_terminal(env, tmp_path):
     assert chat.exitstatus == 0
     [turn] = load_transcript(saved)
     assert turn.request == "What is 17 * 23?" and turn.steps
+
+
+# -- --mcp: the demo MCP server over stdio -------------------------------------------------
+
+
+def test_tools_list_shows_every_tool_with_its_source(env):
+    run = waypoint("tools", "list", "--mcp", DEMO_MCP, env=env)
+    assert run.returncode == 0, run.stderr
+    rows = dict(re.findall(r"^ ?(\S+) +(waypoint|mcp:\S+) ", run.stdout, re.MULTILINE))
+    assert rows["calculate"] == "waypoint" and rows["final_answer"] == "waypoint"
+    assert all(rows[name] == "mcp:demo" for name in ("convert_temperature", "book_room", "crash"))
+    assert "tag_items" not in rows
+    assert re.search(r"MCP tool tag_items \(demo\) left out: keyword '\$dynamicRef'", run.stdout)
+
+
+def test_ask_takes_mcp_tools_by_name(env):
+    """The servers' tools join the registry behind `--tools` (a call through the agent is
+    tested in process, in test_mcp_client.py)."""
+    run = waypoint(
+        "ask", "hi", "--mcp", DEMO_MCP, "--model", "smollm2-135m", "--tools", "teleport", env=env
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "no tool named 'teleport'" in run.stderr and "convert_temperature" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("python 'unclosed", "the --mcp spec"),
+        ("/nowhere/mcp-server --stdio", "the MCP server mcp-server (/nowhere/mcp-server --stdio)"),
+    ],
+)
+def test_a_bad_mcp_server_is_one_clear_line(env, spec, message):
+    run = waypoint("tools", "list", "--mcp", spec, env=env)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr

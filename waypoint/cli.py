@@ -13,10 +13,12 @@ from waypoint.commands import (
     finetune,
     grammar,
     index,
+    mcp,
     models,
     pipeline,
     quantize,
     simulate,
+    tools,
 )
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ app.add_typer(simulate.app, name="simulate")
 app.add_typer(finetune.app, name="finetune")
 app.add_typer(evals.app, name="eval")
 app.add_typer(quantize.app, name="quantize")
+app.add_typer(tools.app, name="tools")
+app.add_typer(mcp.app, name="mcp")
 app.command("export")(quantize.export_command)
 app.command("chat")(agent.chat_command)
 app.command("ask")(agent.ask_command)

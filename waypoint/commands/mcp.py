@@ -1,0 +1,61 @@
+"""`waypoint mcp serve`: the agent and the grammar compiler as MCP tools, over stdio."""
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from models.bundled import SHIPPED_PLANNER
+from waypoint.commands.agent import (
+    IndexDir,
+    MaxSteps,
+    McpSpecs,
+    Model,
+    PlannerOption,
+    Searxng,
+    ToolNames,
+    _no_user,
+    build_agent,
+    mcp_toolset,
+)
+
+if TYPE_CHECKING:
+    from planner.agent import Agent
+
+app = typer.Typer(help="waypoint for MCP clients.", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve_command(
+    model: Model = SHIPPED_PLANNER,
+    planner: PlannerOption = None,
+    tools: ToolNames = None,
+    max_steps: MaxSteps = 10,
+    index: IndexDir = None,
+    searxng: Searxng = None,
+    mcp: McpSpecs = None,
+) -> None:
+    """Serve MCP over stdio: `ask` (a request in; the answer, status and steps out) and
+    `compile_grammar` (a JSON Schema in, its GBNF grammar out).
+
+    The model loads on the first `ask`; ask_user tells the planner that nobody can be
+    asked. MCP servers given with --mcp serve the agent's tools in turn.
+
+    Examples:
+
+      waypoint mcp serve
+
+      waypoint mcp serve --model smollm2-135m --tools calculate,final_answer
+
+      An MCP client's config: {"command": "waypoint", "args": ["mcp", "serve"]}
+    """
+    from planner.mcp_server import agent_server
+
+    with mcp_toolset(mcp) as toolset:
+
+        def make_agent() -> "Agent":
+            return build_agent(
+                model, planner, tools, max_steps, index, searxng,
+                ask=_no_user, mcp=toolset,
+            )  # fmt: skip
+
+        agent_server(make_agent).run()
