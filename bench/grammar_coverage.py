@@ -153,7 +153,8 @@ def main() -> None:
                 outcome = {e: checker.check(e, record) for e in engines}
                 outcomes.append(outcome)
                 ours = outcome["ours"]
-                if ours["status"] == "crashed" or not ours.get("passed", True):
+                wrong = ours["status"] == "compiled" and not ours.get("passed")
+                if ours["status"] == "crashed" or wrong:
                     failures.append({"group": name, "id": record.get("id"), "ours": ours})
                 progress.advance(task)
             groups[name], records_by_group[name] = outcomes, records

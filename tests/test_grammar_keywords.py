@@ -162,7 +162,27 @@ def test_references_through_embedded_ids(vocab):
     assert verdicts(vocab, schema, [{"n": 1}, {"n": "x"}]) == [True, False]
 
 
+def test_patterns_as_automata(vocab):
+    both = {"type": "string", "allOf": [{"pattern": "a"}, {"pattern": "b"}]}
+    assert verdicts(vocab, both, ["xbya", "ab", "aa"]) == [True, True, False]
+    bounded = {"type": "string", "pattern": "^[a-z]+$", "maxLength": 3}
+    assert verdicts(vocab, bounded, ["abc", "abcd", "ab1"]) == [True, False, False]
+    assert verdicts(vocab, {"type": "string", "not": {"pattern": "^a"}}, ["ba", "ab"]) == [
+        True,
+        False,
+    ]
+
+
+def test_pattern_properties_with_open_extras(vocab):
+    schema = {
+        "properties": {"foo": {"type": "array"}},
+        "patternProperties": {"f.o": {"minItems": 2}, "^x-": {"type": "integer"}},
+    }
+    instances = [{"foo": [1, 2]}, {"foo": []}, {"x-a": 1}, {"x-a": "s"}, {"fxo": [1]}, {"b": "s"}]
+    assert verdicts(vocab, schema, instances) == [True, False, True, False, False, True]
+
+
 def test_what_has_no_exact_grammar_is_still_refused():
-    with pytest.raises(GrammarError, match="'not' over 'pattern'") as err:
-        compile_grammar({"if": {"pattern": "^a"}, "then": {"maxLength": 3}})
+    with pytest.raises(GrammarError, match="'not' over 'multipleOf'") as err:
+        compile_grammar({"if": {"multipleOf": 2}, "then": {"maxLength": 3}})
     assert err.value.path == "#/if"

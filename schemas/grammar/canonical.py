@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from schemas.grammar.json_text import canonical_value_json, number_text, same_value
-from schemas.grammar.negation import Inexpressible
+from schemas.grammar.negation import Inexpressible, is_leaf, value_types
 from schemas.grammar.refs import Document, RefError
 from schemas.grammar.rewrite import FormatPolicy, Rewriter
 
@@ -57,7 +57,9 @@ class _Orderer:
         with contextlib.suppress(Inexpressible, RefError):
             schema = self.rw.normalize(schema)
             if isinstance(schema, dict) and "not" in schema:
-                schema = self.rw.without_not(schema)
+                rest = {k: v for k, v in schema.items() if k != "not"}
+                if not is_leaf(schema["not"], value_types(rest)):
+                    schema = self.rw.without_not(schema)
         return schema
 
     def expand(self, value: Any, schemas: list[Any]) -> list[dict]:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.grammar import arrays, formats, json_text, numbers, objects
+from schemas.grammar import arrays, automaton, formats, json_text, numbers, objects
 from schemas.grammar.canonical import canonical_json, canonical_value_json
 from schemas.grammar.errors import EmptySchema, GrammarError, at, nonneg_int
 from schemas.grammar.exclusion import not_strings
@@ -40,6 +40,7 @@ from schemas.grammar.vocabulary import (
     UNENFORCEABLE,
 )
 
+AUTOMATON = ("x-patterns", "x-not-patterns", "x-not-strings")  # string_automaton's keywords
 KNOWN_DIALECT = re.compile(
     r"https?://json-schema\.org/(draft-0[3-7]/schema|draft/20(19-09|20-12)/schema|schema)#?$"
 )
@@ -369,6 +370,8 @@ class _Compiler:
     def leaf_not(self, rest: dict, neg: dict, kind: str, path: str) -> Any:
         """The schema `rest ∧ not neg` for the leaves of negation.py, with the compiler's
         own keywords."""
+        if kind == "string" and "pattern" in neg:
+            return {**rest, "x-not-patterns": [*rest.get("x-not-patterns", []), neg["pattern"]]}
         if kind == "string":
             values = neg.get("enum", [neg.get("const")])
             return {**rest, "x-not-strings": [*rest.get("x-not-strings", []), *values]}
@@ -430,14 +433,52 @@ class _Compiler:
             hi = REPETITION_LIMIT
         if lo > REPETITION_LIMIT:
             raise GrammarError(f"minLength {lo} exceeds the grammar limit", at(path, "minLength"))
-        if "x-not-strings" in schema:
-            if "pattern" in schema or self.enforced_format(schema, path):
-                raise GrammarError("'not' with pattern/format cannot be enforced", at(path, "not"))
+        patterns = any(k in schema for k in ("pattern", "x-patterns", "x-not-patterns"))
+        if "x-not-strings" in schema and not patterns and not self.enforced_format(schema, path):
+            # words excluded, nothing else: a trie is much smaller than an automaton
             cap = hi if hi is not None else max(lo, self.opt.max_string_length)
-            body = not_strings(schema["x-not-strings"], lo, cap, self.canonical_char())
-            return self.rules.add(hint(path, "string"), f'"\\"" {body} "\\""')
-        content = self.string_content(schema, lo, hi, path)
+            content = not_strings(schema["x-not-strings"], lo, cap, self.canonical_char())
+        elif any(k in schema for k in AUTOMATON) or (
+            "pattern" in schema and not self.pattern_fits(schema["pattern"], lo, hi)
+        ):
+            content = self.string_automaton(schema, lo, hi, path)
+        else:
+            content = self.string_content(schema, lo, hi, path)
         return self.rules.add(hint(path, "string"), f'"\\"" {content} "\\""')
+
+    def pattern_fits(self, pattern: str, lo: int, hi: int | None) -> bool:
+        """Whether a pattern alone keeps within the length bounds (a plain translation)."""
+        try:
+            compiled = compile_pattern(pattern, self.opt.max_string_length, Rules())
+        except RegexError:
+            return True  # the plain translation reports the error
+        fits_hi = hi is None or (compiled.max_length is not None and compiled.max_length <= hi)
+        return compiled.min_length >= lo and fits_hi
+
+    def string_automaton(self, schema: dict, lo: int, hi: int | None, path: str) -> str:
+        """Patterns together, strings a pattern must not match, excluded words and length
+        bounds: one automaton (automaton.py)."""
+        key = "pattern" if "pattern" in schema else "not"
+        if self.enforced_format(schema, path) is not None:
+            raise GrammarError(
+                "pattern or 'not' together with format cannot be enforced", at(path, key)
+            )
+        try:
+            dfa = automaton.everything()
+            for pattern in [*([schema["pattern"]] if "pattern" in schema else []),
+                            *schema.get("x-patterns", [])]:  # fmt: skip
+                dfa = automaton.intersect(dfa, automaton.from_pattern(pattern))
+            for pattern in schema.get("x-not-patterns", []):
+                dfa = automaton.minus(dfa, automaton.from_pattern(pattern))
+            if schema.get("x-not-strings"):
+                dfa = automaton.minus(dfa, automaton.from_words(schema["x-not-strings"]))
+            cap = hi if hi is not None else max(lo, self.opt.max_string_length)
+            body = automaton.emit(dfa, lo, cap, self.rules, hint(path, "chars"))
+        except RegexError as e:
+            raise GrammarError(f"pattern: {e}", at(path, key)) from e
+        if body is None:
+            raise EmptySchema("the schema matches nothing (no string fits)", path)
+        return body
 
     def enforced_format(self, schema: dict, path: str) -> str | None:
         """The grammar of the schema's format when the policy asserts it, else None (with a
@@ -475,7 +516,7 @@ class _Compiler:
                 )
             return compiled.expr
         if fmt is not None:
-            if lo or hi is not None:
+            if lo or hi is not None:  # a format's strings have their own lengths
                 raise GrammarError(
                     "format together with a length bound cannot be enforced", at(path, "format")
                 )

@@ -119,16 +119,19 @@ class Rules:
     def __init__(self) -> None:
         self._bodies: dict[str, str] = {}
         self._by_body: dict[str, str] = {}
+        self._next: dict[str, int] = {}  # per base name: the next suffix to try
 
     def reserve(self, hint: str) -> str:
         """A fresh rule name, to be defined later (needed for recursion)."""
         base = _NAME_UNSAFE.sub("-", hint).strip("-").lower() or "r"
         if base[0].isdigit():  # a name of digits alone would read as a repetition count
             base = "r-" + base
-        name, n = base, 1
+        n = self._next.get(base, 1)
+        name = base if n == 1 else f"{base}-{n}"
         while name in self._bodies:
             n += 1
             name = f"{base}-{n}"
+        self._next[base] = n + 1
         self._bodies[name] = ""
         return name
 

@@ -48,6 +48,7 @@ def dependencies_as_all_of(schema: dict) -> dict:
 
 
 ITEM_KEYS = ("prefixItems", "items", "additionalItems")
+LISTS = ("x-patterns", "x-not-patterns", "x-not-strings", "x-extra-exclude")  # all must hold
 
 
 def merge_two(a: dict, b: Any) -> Any:
@@ -63,6 +64,12 @@ def merge_two(a: dict, b: Any) -> Any:
             continue
         mine = out[key]
         if same(mine, value):
+            continue
+        if key == "pattern":  # both patterns hold: the compiler intersects them
+            out["x-patterns"] = [*out.get("x-patterns", []), value]
+            continue
+        if key in LISTS:
+            out[key] = list(dict.fromkeys([*mine, *value]))
             continue
         out[key] = _merge_keyword(key, mine, value)
         if out[key] is UNSAT:

@@ -4,9 +4,10 @@ A grammar cannot subtract one language from another, but most schemas have a com
 that is a union of simple pieces: a value fails `{"type": "string", "minLength": 2}` when it
 is not a string, or when it is a string of at most one character. `Negator.negate` builds
 that union keyword by keyword (a value fails a conjunction when it fails one of its parts).
-Three complements have no positive keyword and stay a `not` over a leaf that the compiler
-expresses directly: strings other than some (`not: {enum}` on strings), numbers with a
-fraction (`not: {type: integer}` on numbers) and objects with a key outside a set
+Four complements have no positive keyword and stay a `not` over a leaf that the compiler
+expresses directly: strings other than some (`not: {enum}` on strings), strings that a
+pattern does not match (`not: {pattern}`, an automaton), numbers with a fraction
+(`not: {type: integer}` on numbers) and objects with a key outside a set
 (`not: {propertyNames: {enum}}` on objects). Whatever else has no exact complement raises
 `Inexpressible`.
 """
@@ -33,6 +34,8 @@ def is_leaf(negated: Any, types: list[str]) -> bool:
     if not isinstance(negated, dict):
         return False
     keys = set(negated) - ANNOTATIONS
+    if types == ["string"] and keys == {"pattern"}:
+        return isinstance(negated["pattern"], str)
     if types == ["string"] and keys in ({"enum"}, {"const"}):
         values = negated.get("enum", [negated.get("const")])
         return isinstance(values, list) and all(isinstance(v, str) for v in values)
@@ -122,6 +125,9 @@ class Negator:
         if "else" in schema:
             clauses.append(intersection([self.negate(value), self.negate(schema["else"])]))
         return clauses
+
+    def k_pattern(self, value: Any, schema: dict) -> list[Any]:
+        return [{"type": "string", "not": {"pattern": value}}]
 
     def k_format(self, value: Any, schema: dict) -> list[Any]:
         if self.assert_formats and value in FORMATS:
@@ -281,7 +287,7 @@ COUNT_FLIPS = {
     "minProperties": ("object", "maxProperties"), "maxProperties": ("object", "minProperties"),
 }  # fmt: skip
 INEXPRESSIBLE = {
-    "pattern", "multipleOf", "uniqueItems", "unevaluatedProperties", "unevaluatedItems",
+    "multipleOf", "uniqueItems", "unevaluatedProperties", "unevaluatedItems",
     "dynamicRef", "$dynamicRef", "$recursiveRef",
 }  # fmt: skip
 

@@ -9,14 +9,18 @@ declared property, members so far).
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
+from schemas.grammar import automaton
 from schemas.grammar.errors import EmptySchema, GrammarError, at, nonneg_int
 from schemas.grammar.exclusion import not_strings
 from schemas.grammar.gbnf import alternatives, cat, hint, literal, repeat
 from schemas.grammar.merge import search
+from schemas.grammar.negation import intersection
+from schemas.grammar.regex import RegexError
 
 if TYPE_CHECKING:
     from schemas.grammar.compiler import _Compiler as Compiler
 
+PATTERN_LIMIT = 4  # patternProperties classed together (2**n key classes)
 STATE_LIMIT = 20000  # rules of one counting automaton
 Slot = tuple[str, bool]  # (GBNF of `"key":value`, required)
 
@@ -26,16 +30,11 @@ def object_(c: "Compiler", schema: dict, path: str) -> str:
     required = list(dict.fromkeys(schema.get("required", [])))
     additional = schema.get("additionalProperties", not c.closed)
     patterns = schema.get("patternProperties", {})
-    if patterns and additional is not False:
-        raise GrammarError(
-            "patternProperties with other extra keys allowed cannot be enforced",
-            at(path, "patternProperties"),
-        )
     for name in required:  # a required name without a declared schema
         if name not in props:
             props[name] = _pattern_schema(name, patterns, additional)
     names_schema = schema.get("propertyNames", True)
-    slots = _slots(c, props, names_schema, required, path)
+    slots = _slots(c, props, patterns, names_schema, required, path)
     extra = None if names_schema is False else _extra(c, schema, props, additional, path)
     n_req = sum(1 for _, req in slots if req)
     n_opt = len(slots) - n_req
@@ -53,10 +52,13 @@ def object_(c: "Compiler", schema: dict, path: str) -> str:
     return c.rules.add(hint(path, "object"), body)
 
 
-def _slots(c: "Compiler", props: dict, names_schema: Any, required: list, path: str) -> list[Slot]:
+def _slots(
+    c: "Compiler", props: dict, patterns: dict, names_schema: Any, required: list, path: str
+) -> list[Slot]:
     slots = []
     for name in props:
-        sub = props[name]
+        # a declared name that a pattern matches must meet that pattern's schema too
+        sub = intersection([props[name], *(v for p, v in patterns.items() if search(p, name))])
         allowed = names_schema is True or c.validates(name, names_schema)
         if sub is False or not allowed:
             if name in required:
@@ -76,16 +78,8 @@ def _slots(c: "Compiler", props: dict, names_schema: Any, required: list, path: 
 def _extra(c: "Compiler", schema: dict, props: dict, additional: Any, path: str) -> str | None:
     """One extra member: a key the schema does not declare, and its value."""
     colon = c.punct(":")
-    patterns = schema.get("patternProperties", {})
-    if patterns:
-        options = []
-        for pat, sub in patterns.items():
-            content = c.string_content(
-                {"pattern": pat}, 0, None, at(path, "patternProperties", pat)
-            )
-            value = c.visit(sub, at(path, "patternProperties", pat))
-            options.append(f'"\\"" {content} "\\"" {colon} {value}')
-        return c.rules.add(hint(path, "extra"), alternatives(options))
+    if schema.get("patternProperties"):
+        return _pattern_members(c, schema, props, additional, path)
     if additional is False:
         return None
     taken = [*props, *schema.get("x-extra-exclude", [])]
@@ -101,6 +95,46 @@ def _extra(c: "Compiler", schema: dict, props: dict, additional: Any, path: str)
     except EmptySchema:
         return None
     return c.rules.add(hint(path, "extra"), f"{key} {colon} {value}")
+
+
+def _pattern_members(
+    c: "Compiler", schema: dict, props: dict, additional: Any, path: str
+) -> str | None:
+    """Extra members under patternProperties: a key is classed by the patterns it matches
+    (its value meets all their schemas) or matches none (additionalProperties); each class
+    of keys is an automaton, so classes never overlap and declared names stay out."""
+    patterns = list(schema["patternProperties"].items())
+    where = at(path, "patternProperties")
+    if len(patterns) > PATTERN_LIMIT:
+        raise GrammarError(f"more than {PATTERN_LIMIT} patternProperties", where)
+    if schema.get("propertyNames", True) not in (True, {}):
+        raise GrammarError("patternProperties with propertyNames cannot be enforced", where)
+    colon, options = c.punct(":"), []
+    try:
+        keys = automaton.minus(
+            automaton.everything(),
+            automaton.from_words([*props, *schema.get("x-extra-exclude", [])]),
+        )
+        dfas = [automaton.from_pattern(p) for p, _ in patterns]
+        for mask in range(2 ** len(patterns)):
+            matched = [sub for i, (_, sub) in enumerate(patterns) if mask >> i & 1]
+            value_schema = intersection(matched) if matched else additional
+            if value_schema is False:
+                continue
+            key = keys
+            for i, dfa in enumerate(dfas):
+                key = automaton.intersect(key, dfa) if mask >> i & 1 else automaton.minus(key, dfa)
+            body = automaton.emit(key, 0, c.opt.max_string_length, c.rules, hint(path, "key"))
+            if body is None:
+                continue
+            try:
+                value = c.visit(value_schema, where)
+            except EmptySchema:
+                continue
+            options.append(f'"\\"" {body} "\\"" {colon} {value}')
+    except RegexError as e:
+        raise GrammarError(f"patternProperties: {e}", where) from e
+    return c.rules.add(hint(path, "extra"), alternatives(options)) if options else None
 
 
 def property_sequence(c: "Compiler", slots: list[Slot], extra: str | None, lo: int, hi: int) -> str:

@@ -64,7 +64,7 @@ class Anchor:
 # --- parser ----------------------------------------------------------------------------
 
 
-class _Parser:
+class Parser:
     def __init__(self, pattern: str) -> None:
         self.s = pattern
         self.i = 0
@@ -242,7 +242,7 @@ class _Parser:
 # --- anchors and emission --------------------------------------------------------------
 
 
-def _anchored(node) -> list[Seq]:
+def anchored(node) -> list[Seq]:
     """Top-level alternatives with implicit `.*` where an anchor is missing."""
     options = node.options if isinstance(node, Alt) else [node]
     out = []
@@ -330,8 +330,8 @@ class CompiledPattern:
 
 def compile_pattern(pattern: str, cap: int, rules: Rules) -> CompiledPattern:
     """GBNF for the JSON-encoded content of strings that `pattern` matches (search semantics)."""
-    tree = _Parser(pattern).parse()
-    options = _anchored(tree)
+    tree = Parser(pattern).parse()
+    options = anchored(tree)
     node = options[0] if len(options) == 1 else Alt(options)
     lo, hi = length_range(node)
     return CompiledPattern(_Emitter(cap, rules).emit(node), lo, hi)

@@ -19,4 +19,7 @@ UNENFORCEABLE = {"$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAn
 # Rewritten into other keywords before compiling (rewrite.py), in the order a refusal names.
 REWRITTEN = ("unevaluatedProperties", "unevaluatedItems", "if", "then", "else", *DEPENDENCIES)
 # The compiler's own keywords for the complements negation.py leaves to it.
-INTERNAL = {"x-not-strings", "x-fraction", "x-extra-min", "x-extra-exclude"}
+INTERNAL = {
+    "x-not-strings", "x-not-patterns", "x-patterns", "x-fraction", "x-extra-min",
+    "x-extra-exclude",
+}  # fmt: skip
