@@ -354,6 +354,8 @@ class _Compiler:
         neg = self.deref_schema(schema["not"], at(path, "not"))
         rest = {k: v for k, v in schema.items() if k != "not"}
         types = value_types(rest)
+        if isinstance(neg, dict) and set(neg) - ANNOTATIONS == {"type"}:
+            return self.visit(self.not_types(rest, neg["type"], path), path)
         if is_leaf(neg, types):
             return self.visit(self.leaf_not(rest, neg, types[0], path), path)
         self.negations += 1
@@ -366,6 +368,19 @@ class _Compiler:
         finally:
             self.negations -= 1
         return self.visit(complement, path)
+
+    def not_types(self, rest: dict, removed: Any, path: str) -> Any:
+        """`rest` without some types (done here, not by the complement: `integer` and not
+        `integer` would only meet again)."""
+        removed = set(types_of(removed)) | ({"integer"} if "number" in types_of(removed) else set())
+        kept = [t for t in value_types(rest) if t not in removed]
+        if not kept:
+            raise EmptySchema("the schema matches nothing ('not' removes every type)", path)
+        if "integer" in removed and "number" in kept:  # numbers that are not integers
+            others = [t for t in kept if t != "number"]
+            fractions = {**rest, "type": "number", "x-fraction": True}
+            return {"anyOf": [{**rest, "type": others}, fractions]} if others else fractions
+        return {**rest, "type": kept}
 
     def leaf_not(self, rest: dict, neg: dict, kind: str, path: str) -> Any:
         """The schema `rest ∧ not neg` for the leaves of negation.py, with the compiler's
