@@ -33,10 +33,11 @@ SHORT: dict[str, tuple[list[str], Path | None]] = {
     "page_text": ([], None),
     "constrained_decode": (["--repeats", "1", "--attention", "off"], None),
     "prefix_reuse": (["--repeats", "2"], None),
-    "train_speed": (["--steps", "1"], None),
+    "train_speed": (["--requests", "4", "--steps", "1"], None),
     "pipeline": (
         ["--out", "{tmp}/pipeline", "--set", "train_requests=6", "--set", "eval_requests=1",
-         "--set", "eval_runs=1", "--set", "finetune.max_steps=1", "--set", "verify_prompts=1"],
+         "--set", "eval_runs=1", "--set", "finetune.max_steps=1", "--set", "verify_prompts=1",
+         "--set", "real_requests=1"],
         None,
     ),
 }  # fmt: skip

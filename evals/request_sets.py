@@ -2,7 +2,8 @@
 
 - `atlas:SEED:COUNT[:PHRASINGS]`: COUNT requests about the atlas world of SEED, with train
   phrasings (default), `heldout` ones never used in training, or `all`;
-- `real`: the hand-written requests for the real tools (`evals/data/real_tools.jsonl`);
+- `real[:COUNT]`: the hand-written requests for the real tools (`evals/data/real_tools.jsonl`),
+  all or the first COUNT;
 - a JSONL file (or a simulation folder holding `requests.jsonl`), read by
   `tools.request_file`: atlas requests, a teacher's, or a user's own.
 
@@ -52,8 +53,8 @@ def real_tool_requests() -> Path:
 def load_request_set(spec: str) -> RequestSet:
     if spec.startswith("atlas:"):
         return _atlas_set(spec)
-    if spec == REAL:
-        return read_request_set(real_tool_requests(), spec)
+    if spec == REAL or spec.startswith(f"{REAL}:"):
+        return _real_set(spec)
     path = Path(spec).expanduser()
     if path.is_dir():
         path = path / REQUESTS_FILE
@@ -70,6 +71,16 @@ def read_request_set(path: Path, spec: str) -> RequestSet:
     request_set = RequestSet(spec, "atlas" if atlas else "real" if real else "llm", requests)
     if atlas:
         request_set.atlas_seed()  # one world per set, checked now rather than mid-run
+    return request_set
+
+
+def _real_set(spec: str) -> RequestSet:
+    _, _, count = spec.partition(":")
+    if count and not (count.isdigit() and int(count) > 0):
+        raise EvalError(f"bad request set {spec!r}: write {REAL} or {REAL}:COUNT, e.g. real:10")
+    request_set = read_request_set(real_tool_requests(), spec)
+    if count:
+        return RequestSet(spec, request_set.world, request_set.requests[: int(count)])
     return request_set
 
 

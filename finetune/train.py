@@ -55,6 +55,7 @@ class TrainResult(BaseModel):
     train_examples: int
     val_examples: int
     skipped_too_long: int
+    plan_tokens: int  # tokens with a label in the training set: what one epoch learns
     losses: list[tuple[int, float]]  # (step, training loss) as logged
     val_losses: list[tuple[int, float]]  # (step, validation loss): at start, after each epoch
     tokens: int  # non-padding tokens trained on in this session (not before a resume)
@@ -114,7 +115,9 @@ def train(
     trainer.save_model(str(adapter))
     tokenizer.save_pretrained(adapter)
     (adapter / RUN_FILE).write_text(config.model_dump_json(indent=2))
-    result = _result(config, trainer.state, progress, len(train_set), len(val_set), skipped)
+    plan_tokens = sum(sum(label >= 0 for label in row) for row in train_set["labels"])
+    result = _result(config, trainer.state, progress, len(train_examples), len(val_examples),
+                     skipped, plan_tokens)  # fmt: skip
     (config.out / "result.json").write_text(result.model_dump_json(indent=2))
     return result
 
@@ -257,6 +260,7 @@ def _result(
     train_examples: int,
     val_examples: int,
     skipped: int,
+    plan_tokens: int,
 ) -> TrainResult:
     history = state.log_history
     return TrainResult(
@@ -266,6 +270,7 @@ def _result(
         train_examples=train_examples,
         val_examples=val_examples,
         skipped_too_long=skipped,
+        plan_tokens=plan_tokens,
         losses=[(h["step"], h["loss"]) for h in history if "loss" in h],
         val_losses=[(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h],
         tokens=progress.tokens,

@@ -31,7 +31,8 @@ Tools:
 
 Reply with one JSON object with these fields, in this order:
 {fields}
-When the steps taken answer the request, choose the tool that gives the final answer."""
+When the steps taken answer the request, choose the tool that gives the final answer; its
+task is the answer to the user itself, written out in full."""
 
 FINE_TUNED_SYSTEM = """\
 You are a planner. For the user's request, write the next task and its tool as JSON with

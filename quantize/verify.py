@@ -41,11 +41,23 @@ class PlanAgreement(BaseModel):
     identical: float
 
 
+class PlannerFiles(BaseModel, frozen=True):
+    """What llama.cpp runs: a GGUF, and the LoRA adapter it applies, if any."""
+
+    path: Path
+    lora: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return self.path.name + (f" + {self.lora.name}" if self.lora else "")
+
+
 class FileAgreement(PlanAgreement):
     """A file against the reference model; `baseline`: its plans against those of the
     baseline file (the f16 GGUF), where one was named."""
 
     path: Path
+    lora: Path | None = None
     file_type: str
     size_bytes: int
     parse_rate: float
@@ -72,7 +84,7 @@ class _Decoded(BaseModel):
 
 def verify(
     reference_dir: Path,
-    files: Sequence[Path],
+    files: Sequence[Path | PlannerFiles],
     prompts: Sequence[Sequence[Message]],
     tool_names: Sequence[str],
     *,
@@ -81,14 +93,19 @@ def verify(
     baseline: Path | None = None,
     on_step: OnStep | None = None,
 ) -> VerifyReport:
-    """Compare every GGUF in `files` with the HF model in `reference_dir` on `prompts`, and
-    with `baseline` (one of `files`, decoded by the same engine) where given."""
+    """Compare every GGUF in `files` (with its LoRA adapter, where one is given) with the HF
+    model in `reference_dir` on `prompts`, and with `baseline` (one of `files`, decoded by
+    the same engine) where given."""
     if not prompts:
         raise VerifyError("no prompts to verify on")
-    if baseline is not None and baseline not in files:
+    planners = [f if isinstance(f, PlannerFiles) else PlannerFiles(path=f) for f in files]
+    base = PlannerFiles(path=baseline) if baseline is not None else None
+    if base is not None and base not in planners:
         raise VerifyError(f"the baseline {baseline} is not among the files verified")
-    for path in files:
-        check_gguf_file(path, VerifyError)
+    for planner in planners:
+        for path in (planner.path, planner.lora):
+            if path is not None:
+                check_gguf_file(path, VerifyError)
     plan_class = plan_model(tool_names)
     report = on_step or (lambda label, done, total: None)
     reference = _Reference(reference_dir)
@@ -103,21 +120,22 @@ def verify(
     ]
     gbnf = compile_grammar(plan_class).gbnf
     results, plans = [], {}
-    for path in files:
-        candidate = _Candidate(path, reference.vocab_size, threads, _context(encoded, max_tokens))
+    for planner in planners:
+        n_ctx = _context(encoded, max_tokens)
+        candidate = _Candidate(planner, reference.vocab_size, threads, n_ctx)
         decoded, drifts = [], []
         for i, (prompt, tokens) in enumerate(zip(encoded, reference_tokens, strict=True)):
-            report(path.name, i, len(encoded))
+            report(planner.label, i, len(encoded))
             # logprobs first: decoding then reuses the prompt already in llama.cpp's cache
             drifts.append(np.abs(candidate.logprobs(prompt.ids, tokens) - reference_logprobs[i]))
             decoded.append(_parse(candidate.decode(prompt.ids, gbnf, max_tokens), plan_class))
         candidate.close()
-        plans[path] = decoded
-        results.append(_agreement(path, expected, decoded, np.concatenate(drifts)))
-    if baseline is not None:
-        for result in results:
-            if result.path != baseline:
-                result.baseline = _plan_agreement(plans[baseline], plans[result.path])
+        plans[planner] = decoded
+        results.append(_agreement(planner, expected, decoded, np.concatenate(drifts)))
+    if base is not None:
+        for planner, result in zip(planners, results, strict=True):
+            if planner != base:
+                result.baseline = _plan_agreement(plans[base], plans[planner])
     return VerifyReport(
         reference=reference_dir,
         prompts=len(encoded),
@@ -138,13 +156,15 @@ def _parse(text: str, plan_class: type[PlanRecord]) -> _Decoded:
 
 
 def _agreement(
-    path: Path, expected: list[_Decoded], decoded: list[_Decoded], drift: np.ndarray
+    planner: PlannerFiles, expected: list[_Decoded], decoded: list[_Decoded], drift: np.ndarray
 ) -> FileAgreement:
+    lora = planner.lora
     return FileAgreement(
         **_plan_agreement(expected, decoded).model_dump(),
-        path=path,
-        file_type=file_type(path),
-        size_bytes=path.stat().st_size,
+        path=planner.path,
+        lora=lora,
+        file_type=file_type(planner.path) + (" + LoRA" if lora else ""),
+        size_bytes=planner.path.stat().st_size + (lora.stat().st_size if lora else 0),
         parse_rate=_share(d.plan is not None for d in decoded),
         logprob_drift=float(drift.mean()) if drift.size else 0.0,
     )
@@ -238,21 +258,22 @@ class _Reference:
 class _Candidate:
     """A GGUF file under llama.cpp with its logits kept for every position."""
 
-    def __init__(self, path: Path, vocab_size: int, threads: int, n_ctx: int) -> None:
+    def __init__(self, planner: PlannerFiles, vocab_size: int, threads: int, n_ctx: int) -> None:
         from llama_cpp import Llama
 
         avoid_amx()
         self.llm: llama_cpp.Llama = Llama(
-            str(path),
+            str(planner.path),
             n_ctx=n_ctx,
             n_threads=threads or os.cpu_count(),
             logits_all=True,
+            lora_path=str(planner.lora) if planner.lora else None,
             verbose=False,
         )
         if self.llm.n_vocab() != vocab_size:
             self.close()
             raise VerifyError(
-                f"{path} has {self.llm.n_vocab()} tokens, the reference {vocab_size}: "
+                f"{planner.path} has {self.llm.n_vocab()} tokens, the reference {vocab_size}: "
                 "not a conversion of the reference model"
             )
 

@@ -1,10 +1,12 @@
 """The agent loop against a scripted chat model: the control flow, events, errors,
-conversation and records. The real-model runs are in test_agent_e2e.py."""
+conversation, records and the plan grammar that follows the run. The real-model runs are in
+test_agent_e2e.py."""
 
 import json
 from collections.abc import Sequence
 from typing import Any
 
+import jsonschema
 import pytest
 
 from models.chat_model import ChatModel, CompletionError
@@ -21,24 +23,30 @@ from tools.final_answer import FinalAnswer
 
 
 class ScriptedModel(ChatModel):
-    """Answers each schema with the next scripted reply for it; records every prompt."""
+    """Answers each schema with the next scripted reply for it, which must satisfy the
+    schema as a grammar would make it; records every prompt and schema."""
 
     name = "scripted"
 
     def __init__(self, replies: dict[str, list[Any]]) -> None:
         self.replies = {k: list(v) for k, v in replies.items()}
         self.prompts: list[tuple[str, list[Message]]] = []
+        self.schemas: list[dict[str, Any]] = []
 
     def complete(self, messages: Sequence[Message], *, schema=None, **_: Any) -> Completion:
-        self.prompts.append((schema.__name__, list(messages)))
-        reply = self.replies[schema.__name__].pop(0)
+        name = schema["title"] if isinstance(schema, dict) else schema.__name__
+        self.prompts.append((name, list(messages)))
+        reply = self.replies[name].pop(0)
         if isinstance(reply, BaseException):
             raise reply
         text = json.dumps(reply)
-        return Completion(
-            text=text, parsed=schema.model_validate_json(text), prompt_tokens=10,
-            completion_tokens=5,
-        )  # fmt: skip
+        if isinstance(schema, dict):
+            self.schemas.append(schema)
+            jsonschema.validate(reply, schema)  # the grammar would not let anything else out
+            parsed: Any = reply
+        else:
+            parsed = schema.model_validate_json(text)
+        return Completion(text=text, parsed=parsed, prompt_tokens=10, completion_tokens=5)
 
 
 def plan(tool: str, task: str) -> dict[str, str]:
@@ -66,9 +74,9 @@ class Finish(Tool):
         return Observation(text=f"done after {len(scratchpad.steps)} steps", final=True)
 
 
-def make_agent(plans: list[Any], answers: list[Any] = (), extra: Sequence[Tool] = (), **kw):
-    model = ScriptedModel({"Plan": plans, "Answer": list(answers)})
-    tools = [Calculate(), FinalAnswer(model), *extra]
+def make_agent(plans: list[Any], extra: Sequence[Tool] = (), **kw):
+    model = ScriptedModel({"Plan": plans})
+    tools = [Calculate(), FinalAnswer(), *extra]
     agent = Agent(ZeroShotPlanner(model, tools), tools, **kw)
     events: list[str] = []
     agent.subscribe(lambda e: events.append(e.kind))
@@ -77,8 +85,7 @@ def make_agent(plans: list[Any], answers: list[Any] = (), extra: Sequence[Tool] 
 
 def test_a_calculation_then_the_answer():
     agent, model, events = make_agent(
-        [plan("calculate", "Multiply 17 * 23"), plan("final_answer", "Give 391")],
-        [{"answer": "17 times 23 is 391."}],
+        [plan("calculate", "Multiply 17 * 23"), plan("final_answer", "17 times 23 is 391.")]
     )
     t = agent.run("What is 17 * 23?", request_id="r1")
     assert t.status == "answered" and t.answer == "17 times 23 is 391." and t.reason is None
@@ -96,17 +103,44 @@ def test_a_calculation_then_the_answer():
 
 
 def test_the_plan_grammar_admits_exactly_the_tools():
-    agent, _, _ = make_agent([plan("final_answer", "x")], [{"answer": "y"}])
-    schema = agent.planner.plan_class.model_json_schema()
+    agent, _, _ = make_agent([plan("final_answer", "x")])
+    schema = agent.planner.schema(Scratchpad(), None)
     assert schema["properties"]["tool"]["enum"] == ["calculate", "final_answer"]
     assert list(schema["properties"]) == ["context", "thoughts", "task", "tool"]
 
 
-def test_running_out_of_steps_is_incomplete_never_an_answer():
-    agent, _, events = make_agent([plan("calculate", "1 + 1")] * 3, max_steps=3)
+def test_a_step_already_taken_cannot_be_taken_again():
+    """The loop a small model falls into ("calculate 17 * 23" again and again) is refused
+    by the grammar; the same task with another tool, or another task, is still open."""
+    agent, model, _ = make_agent([plan("calculate", "17 * 23"), plan("final_answer", "391")])
+    agent.run("What is 17 * 23?")
+    second = model.schemas[1]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(plan("calculate", "17 * 23"), second)
+    jsonschema.validate(plan("final_answer", "17 * 23"), second)
+    jsonschema.validate(plan("calculate", "17 * 23 * 1"), second)
+
+
+def test_the_last_step_can_only_end_the_run():
+    agent, model, _ = make_agent(
+        [plan("calculate", "1 + 1"), plan("calculate", "2 + 2"), plan("final_answer", "4")],
+        max_steps=3,
+    )
     t = agent.run("Keep adding")
+    assert t.status == "answered" and t.answer == "4"
+    last = model.schemas[-1]["properties"]["tool"]
+    assert last.get("enum", [last.get("const")]) == ["final_answer"]
+    assert model.schemas[0]["properties"]["tool"]["enum"] == ["calculate", "final_answer"]
+
+
+def test_running_out_of_steps_is_incomplete_never_an_answer():
+    agent, _, events = make_agent(
+        [plan("calculate", "1 + 1"), plan("calculate", "2 + 2"), plan("final_answer", " ")],
+        max_steps=3,
+    )
+    t = agent.run("Keep adding")  # the last step's answer is empty: the final tool refuses it
     assert t.status == "incomplete" and t.answer is None
-    assert len(t.steps) == 3 and "3 steps" in t.reason
+    assert len(t.steps) == 3 and "3 steps" in t.reason and t.steps[-1].error
     assert "answered" not in events and events[-1] == "run_finished"
 
 
@@ -119,9 +153,7 @@ def test_running_out_of_steps_is_incomplete_never_an_answer():
 )
 def test_a_failing_tool_becomes_an_observation_and_the_loop_goes_on(error, shown):
     agent, _, _ = make_agent(
-        [plan("boom", "try"), plan("final_answer", "say it failed")],
-        [{"answer": "It failed."}],
-        extra=[Boom(error)],
+        [plan("boom", "try"), plan("final_answer", "It failed.")], extra=[Boom(error)]
     )
     t = agent.run("Do it")
     assert t.status == "answered"
@@ -156,9 +188,9 @@ def test_a_final_observation_ends_the_run_whatever_the_tool_is_called():
 
 def test_conversation_history_reaches_the_planner_and_reset_forgets_it():
     agent, model, _ = make_agent(
-        [plan("final_answer", "a")] * 3,
-        [{"answer": "Paris."}, {"answer": "2.1 million."}, {"answer": "?"}],
-    )
+        [plan("final_answer", "Paris."), plan("final_answer", "2.1 million."),
+         plan("final_answer", "?")]
+    )  # fmt: skip
     agent.chat("What is the capital of France?")
     second = agent.chat("How many people live there?")
     assert second.history == [Exchange(request="What is the capital of France?", answer="Paris.")]
@@ -169,9 +201,7 @@ def test_conversation_history_reaches_the_planner_and_reset_forgets_it():
 
 
 def test_transcripts_round_trip(tmp_path):
-    agent, _, _ = make_agent(
-        [plan("calculate", "6 * 7"), plan("final_answer", "a")], [{"answer": "42"}]
-    )
+    agent, _, _ = make_agent([plan("calculate", "6 * 7"), plan("final_answer", "42")])
     agent.chat("What is 6 * 7?")
     path = tmp_path / "chat.jsonl"
     save_transcript(path, agent.turns)
@@ -180,7 +210,7 @@ def test_transcripts_round_trip(tmp_path):
 
 def test_the_agent_refuses_a_planner_with_tools_it_lacks():
     model = ScriptedModel({})
-    tools = [Calculate(), FinalAnswer(model)]
+    tools = [Calculate(), FinalAnswer()]
     with pytest.raises(ValueError, match="final_answer"):
         Agent(ZeroShotPlanner(model, tools), tools[:1])
     with pytest.raises(ValueError, match="share a name"):
@@ -188,7 +218,7 @@ def test_the_agent_refuses_a_planner_with_tools_it_lacks():
 
 
 def test_meta_is_recorded_as_given():
-    agent, _, _ = make_agent([plan("final_answer", "a")], [{"answer": "b"}])
+    agent, _, _ = make_agent([plan("final_answer", "a")])
     meta = TrajectoryMeta(planner="zero-shot", model="m", seed=3, world="atlas", run=1)
     assert agent.run("x", meta=meta).meta == meta
 
@@ -202,6 +232,17 @@ def scratchpad() -> Scratchpad:
         observation="17 * 23 = 391",
     )
     return Scratchpad(steps=[step])
+
+
+def test_the_fine_tuned_prompt_grows_by_a_plan_and_a_result_per_step():
+    """Step n + 1's prompt extends step n's: what the KV cache and one-sequence training
+    rely on."""
+    before = prompts.fine_tuned_messages("What is 17 * 23?", Scratchpad())
+    after = prompts.fine_tuned_messages("What is 17 * 23?", scratchpad())
+    assert after[: len(before)] == before
+    assert [m.role for m in after[len(before) :]] == ["assistant", "user"]
+    assert json.loads(after[-2].content)["task"] == "Multiply 17 by 23"
+    assert after[-1].content == "Result: 17 * 23 = 391"
 
 
 def test_the_fine_tuned_prompt_is_deterministic_and_has_no_tool_docs():
@@ -219,7 +260,7 @@ def test_the_fine_tuned_prompt_is_deterministic_and_has_no_tool_docs():
 
 def test_the_zero_shot_prompt_describes_every_tool():
     model = ScriptedModel({})
-    tools = [Calculate(), FinalAnswer(model)]
+    tools = [Calculate(), FinalAnswer()]
     text = "\n".join(
         m.content for m in ZeroShotPlanner(model, tools).messages("q", Scratchpad(), [])
     )
@@ -230,6 +271,6 @@ def test_the_zero_shot_prompt_describes_every_tool():
 
 def test_history_in_the_prompt_is_bounded():
     history = [Exchange(request=f"question {i}", answer="x" * 1000) for i in range(10)]
-    text = prompts.fine_tuned_messages("q", Scratchpad(), history)[-1].content
+    text = prompts.fine_tuned_messages("q", Scratchpad(), history)[1].content
     assert "question 9" in text and "question 5" not in text
     assert "x" * (prompts.HISTORY_ANSWER_CHARS + 1) not in text

@@ -41,7 +41,7 @@ def test_user_requests_need_a_model_judge(tmp_path):
     requests.write_text('{"text": "What is 2 + 2?"}\n')
     result = waypoint("run", "-p", "random", "-r", str(requests), "-o", str(tmp_path / "run"))
     assert result.returncode == 2
-    assert "the atlas judge rates only atlas requests" in result.stderr
+    assert "these requests need a judge model" in result.stderr
 
 
 REQUESTS = 3000

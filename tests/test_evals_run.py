@@ -78,10 +78,10 @@ def test_more_planners_or_runs_extend_a_folder(tmp_path):
 def test_a_crash_is_recorded_as_a_failed_trajectory_with_its_steps(tmp_path, monkeypatch):
     original = ExpertPlanner.plan
 
-    def crash_on_second_step(self, request, scratchpad, history=()):
+    def crash_on_second_step(self, request, scratchpad, history=(), only=None):
         if request == victim and len(scratchpad.steps) == 1:
             raise RuntimeError("the model fell over")
-        return original(self, request, scratchpad, history)
+        return original(self, request, scratchpad, history, only=only)
 
     victim = next(r.text for r in load_request_set("atlas:5:8").requests if len(r.solution) > 2)
     monkeypatch.setattr(ExpertPlanner, "plan", crash_on_second_step)
@@ -101,11 +101,11 @@ def test_a_crash_is_recorded_as_a_failed_trajectory_with_its_steps(tmp_path, mon
 def test_ctrl_c_keeps_finished_records_and_the_rerun_completes(tmp_path, monkeypatch):
     original, calls = ExpertPlanner.plan, []
 
-    def interrupt_at_call_10(self, request, scratchpad, history=()):
+    def interrupt_at_call_10(self, request, scratchpad, history=(), only=None):
         calls.append(request)
         if len(calls) == 10:
             raise KeyboardInterrupt
-        return original(self, request, scratchpad, history)
+        return original(self, request, scratchpad, history, only=only)
 
     monkeypatch.setattr(ExpertPlanner, "plan", interrupt_at_call_10)
     with pytest.raises(EvalInterrupted, match="run the same command again"):

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from finetune.config import load_config
-from finetune.loss_mask import IGNORE_INDEX, encode, encode_all, observation_spans
+from finetune.loss_mask import IGNORE_INDEX, encode, encode_all
 from finetune.sft_data import DatasetError, read_examples, split_by_request
-from planner.prompts import fine_tuned_messages
+from planner.prompts import fine_tuned_messages, plan_text
 from schemas.chat import assistant
 from schemas.dataset import SFTExample
 from schemas.errors import WaypointError
@@ -21,42 +21,35 @@ _NAMES = ["Vantor", "Kelmir", "Sulbra", "Quenta", "Doravel", "Pimsk"]
 
 
 def planner_examples(requests: int, seed: int = 0) -> list[SFTExample]:
-    """Lookup-then-answer requests in the fine-tuned planner's own prompt format: two
-    steps each, the second prompt holding the first step's tool result."""
+    """Lookup-then-answer trajectories in the fine-tuned planner's own conversation: two
+    plans each, the tool result between them."""
     rng = random.Random(seed)
     examples = []
     for i in range(requests):
         city, population = f"{rng.choice(_NAMES)}{i}", rng.randint(1_000, 99_999)
-        steps = [
-            Step(
-                plan=PlanRecord(
-                    context="Nothing is known yet.",
-                    thoughts=f"I need the population of {city}.",
-                    task=f"Find the population of {city}.",
-                    tool="search",
-                ),
-                observation=f"{city} has {population} inhabitants.",
+        lookup = Step(
+            plan=PlanRecord(
+                context="Nothing is known yet.",
+                thoughts=f"I need the population of {city}.",
+                task=f"Find the population of {city}.",
+                tool="search_wikipedia",
             ),
-            Step(
-                plan=PlanRecord(
-                    context=f"{city} has {population} inhabitants.",
-                    thoughts="I can answer now.",
-                    task=f"Tell the user that {city} has {population} inhabitants.",
-                    tool="final_answer",
-                ),
-                observation="",
-            ),
-        ]
-        for number, step in enumerate(steps):
-            request = f"What is the population of {city}?"
-            examples.append(
-                SFTExample(
-                    request_id=f"r{seed}-{i}",
-                    step=number,
-                    prompt=fine_tuned_messages(request, Scratchpad(steps=steps[:number])),
-                    completion=[assistant(step.plan.model_dump_json())],
-                )
+            observation=f"{city}: {city} has {population} inhabitants.",
+        )
+        answer = PlanRecord(
+            context=f"{city} has {population} inhabitants.",
+            thoughts="I can answer now.",
+            task=f"{city} has {population} inhabitants.",
+            tool="final_answer",
+        )
+        messages = fine_tuned_messages(
+            f"What is the population of {city}?", Scratchpad(steps=[lookup])
+        )
+        examples.append(
+            SFTExample(
+                request_id=f"r{seed}-{i}", messages=[*messages, assistant(plan_text(answer))]
             )
+        )
     return examples
 
 
@@ -72,65 +65,94 @@ def tokenizer():
     return load_tokenizer(resolve_base("smollm2-135m"))
 
 
-def collate(tokenizer, rows):
+def collate(tokenizer, rows, *, padding_free=False):
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    return DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id)(rows)
+    collator = DataCollatorForLanguageModeling(
+        pad_token_id=tokenizer.pad_token_id, padding_free=padding_free
+    )
+    return collator(rows)
 
 
-def test_completion_only_masks_every_prompt_token_in_the_collated_batch(tokenizer):
+def plans_of(example: SFTExample) -> list[str]:
+    return [m.content + "<|im_end|>\n" for m in example.messages if m.role == "assistant"]
+
+
+def test_completion_only_learns_every_plan_and_nothing_else(tokenizer):
     examples = planner_examples(2)
-    rows = [encode(e, tokenizer, completion_only=True) for e in examples]
+    rows = [encode(e, tokenizer, completion_only=True)[0] for e in examples]
     batch = collate(tokenizer, rows)
     assert batch["labels"].shape == batch["input_ids"].shape
-    for example, row, ids, labels in zip(
-        examples, rows, batch["input_ids"], batch["labels"], strict=True
-    ):
+    for example, ids, labels in zip(examples, batch["input_ids"], batch["labels"], strict=True):
         trained = labels != IGNORE_INDEX
-        # The trained tokens are exactly the plan and its end-of-turn: nothing of the prompt.
-        assert tokenizer.decode(ids[trained]) == example.completion[0].content + "<|im_end|>\n"
-        first = int(trained.nonzero()[0])
-        assert (labels[:first] == IGNORE_INDEX).all()
-        assert trained[first : len(row["input_ids"])].all()
-        assert (labels[len(row["input_ids"]) :] == IGNORE_INDEX).all()  # padding
+        # the trained tokens are exactly the plans with their end-of-turn, in order
+        assert tokenizer.decode(ids[trained]) == "".join(plans_of(example))
+        assert "Result:" not in tokenizer.decode(ids[trained])
+
+
+def test_the_step_layout_learns_the_same_tokens_at_a_higher_price(tokenizer):
+    """One row per plan, each repeating the conversation before it: per-step SFT."""
+    example = planner_examples(1)[0]
+    [whole] = encode(example, tokenizer, completion_only=True)
+    steps = encode(example, tokenizer, completion_only=True, layout="step")
+    assert len(steps) == 2
+    learned = [
+        [t for t, label in zip(r["input_ids"], r["labels"], strict=True) if label >= 0]
+        for r in steps
+    ]
+    assert [tokenizer.decode(ids) for ids in learned] == plans_of(example)
+    assert steps[1]["input_ids"] == whole["input_ids"]  # the last row is the whole trajectory
+    assert sum(len(r["input_ids"]) for r in steps) > 1.4 * len(whole["input_ids"])
+
+
+def test_packed_rows_keep_examples_apart(tokenizer):
+    """Padding-free packing: positions restart at every example, so attention cannot cross
+    from one example into the next."""
+    rows = [encode(e, tokenizer, completion_only=True)[0] for e in planner_examples(3)]
+    batch = collate(tokenizer, rows, padding_free=True)
+    positions = batch["position_ids"][0].tolist()
+    starts = [i for i, p in enumerate(positions) if p == 0]
+    assert starts == [
+        0,
+        len(rows[0]["input_ids"]),
+        len(rows[0]["input_ids"]) + len(rows[1]["input_ids"]),
+    ]
+    assert "attention_mask" not in batch
 
 
 def test_full_loss_trains_on_every_real_token(tokenizer):
-    rows = [encode(e, tokenizer, completion_only=False) for e in planner_examples(2)]
+    rows = [encode(e, tokenizer, completion_only=False)[0] for e in planner_examples(2)]
     batch = collate(tokenizer, rows)
     for row, labels in zip(rows, batch["labels"], strict=True):
         assert labels[: len(row["input_ids"])].tolist() == row["input_ids"]
 
 
 def test_mask_observations_masks_exactly_the_tool_results(tokenizer):
-    example = planner_examples(1)[1]  # the second step: its prompt holds one tool result
-    row = encode(example, tokenizer, completion_only=False, mask_observations=True)
+    example = planner_examples(1)[0]
+    [row] = encode(example, tokenizer, completion_only=False, mask_observations=True)
     masked = [t for t, label in zip(row["input_ids"], row["labels"], strict=True) if label < 0]
-    result = example.prompt[-1].content.split("result: ")[1]
+    result = example.messages[3].content.removeprefix("Result: ")
     assert tokenizer.decode(masked).strip() == result
     assert sum(label >= 0 for label in row["labels"]) == len(row["input_ids"]) - len(masked)
 
 
-def test_observation_spans_follow_the_scratchpad_rendering():
-    steps = [
-        Step(plan=PlanRecord(context="", thoughts="", task="a", tool="t"), observation="one\ntwo"),
-        Step(plan=PlanRecord(context="", thoughts="", task="b", tool="t"), observation="three"),
-    ]
-    text = "Request: x\n\nSteps taken:\n" + Scratchpad(steps=steps).render()
-    assert [text[a:b] for a, b in observation_spans(text)] == ["one\ntwo", "three"]
-
-
 def test_mask_observations_without_any_tool_result_is_an_error(tokenizer):
-    first_steps = [e for e in planner_examples(3) if e.step == 0]
+    answers_only = [
+        e.model_copy(update={"messages": [*e.messages[:2], e.messages[-1]]})
+        for e in planner_examples(3)
+    ]
     with pytest.raises(DatasetError, match="no tool results"):
         encode_all(
-            first_steps, tokenizer, completion_only=False, mask_observations=True, max_length=512
+            answers_only, tokenizer, completion_only=False, mask_observations=True, max_length=512
         )
 
 
 def test_examples_longer_than_max_length_are_left_out_and_counted(tokenizer):
-    examples = planner_examples(3)
-    lengths = [len(encode(e, tokenizer, completion_only=True)["input_ids"]) for e in examples]
+    examples = planner_examples(3) + [
+        e.model_copy(update={"messages": [*e.messages[:2], e.messages[-1]]})
+        for e in planner_examples(3, seed=1)
+    ]
+    lengths = [len(encode(e, tokenizer, completion_only=True)[0]["input_ids"]) for e in examples]
     limit = sorted(lengths)[len(lengths) // 2]
     dataset, skipped = encode_all(
         examples, tokenizer, completion_only=True, mask_observations=False, max_length=limit
@@ -152,16 +174,19 @@ def test_split_holds_out_whole_requests_deterministically():
 
 def test_read_examples_names_the_bad_line(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", planner_examples(1))
-    path.write_text(path.read_text() + '{"request_id": "x", "step": 0}\n')
-    with pytest.raises(WaypointError, match=r"d.jsonl:3: prompt: Field required"):
+    path.write_text(path.read_text() + '{"request_id": "x"}\n')
+    with pytest.raises(WaypointError, match=r"d.jsonl:2: messages: Field required"):
         read_examples(path)
     with pytest.raises(DatasetError, match="no such dataset file"):
         read_examples(tmp_path / "missing.jsonl")
 
 
-def test_read_examples_wants_one_assistant_message_as_completion(tmp_path):
-    bad = planner_examples(1)[0].model_copy(update={"completion": []})
-    with pytest.raises(DatasetError, match="exactly one assistant message"):
+@pytest.mark.parametrize("cut", [slice(0, 2), slice(1, None), slice(0, 0)])
+def test_read_examples_wants_a_conversation_ending_in_a_plan(tmp_path, cut):
+    example = planner_examples(1)[0]
+    messages = example.messages[cut] if cut != slice(1, None) else example.messages[2:]
+    bad = example.model_copy(update={"messages": messages})
+    with pytest.raises(DatasetError, match="ending with a plan"):
         read_examples(write_jsonl(tmp_path / "d.jsonl", [bad]))
 
 

@@ -13,9 +13,10 @@ from waypoint.pipeline import STATE_FILE, Pipeline, PipelineConfig, PipelineErro
 
 WAYPOINT = str(Path(sys.executable).parent / "waypoint")
 STAGES = ["requests", "trajectories", "judge", "package", "finetune", "merge", "export",
-          "quantize", "verify", "evaluate", "report"]  # fmt: skip
+          "quantize", "adapter", "verify", "evaluate", "report"]  # fmt: skip
 TINY = ["--train-requests", "6", "--eval-requests", "1", "--eval-runs", "1",
-        "--set", "finetune.max_steps=1", "--set", "verify_prompts=1"]  # fmt: skip
+        "--set", "finetune.max_steps=1", "--set", "real_requests=1",
+        "--set", "verify_prompts=1"]  # fmt: skip
 
 
 def waypoint(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -37,10 +38,12 @@ def test_every_stage_runs_and_the_report_is_written(tiny_run):
     state = json.loads((out / STATE_FILE).read_text())
     assert list(state["stages"]) == STAGES
     report = (out / "report" / "pipeline.md").read_text()
-    for section in ("## Targets", "## Quantized planners", "## Stage wall times"):
+    for section in ("## Targets", "## Quantized planners", "## Stage wall times",
+                    "hand-written requests on the real tools"):  # fmt: skip
         assert section in report
     assert "| expert |" in report and "zero-shot:smollm2-135m" in report
-    assert "planner.q4_k_m" in report  # the registered fine-tuned planner was evaluated
+    assert "fine-tuned:run-planner.lora" in report  # the shipped form was evaluated
+    assert "planner.lora.gguf" in report  # ... and verified against the merged model
     assert (out / "report" / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "pipeline done" in done.stderr
 
@@ -49,7 +52,7 @@ def test_the_quantized_planners_are_registered_by_name(tiny_run):
     _, home, _ = tiny_run
     listed = waypoint("models", "list", home=home)
     assert listed.returncode == 0, listed.stderr
-    for kind in ("f16", "q8_0", "q4_k_m"):
+    for kind in ("f16", "q8_0", "q4_k_m", "lora"):
         assert f"run-planner.{kind}" in listed.stdout
 
 
@@ -64,7 +67,7 @@ def test_a_finished_pipeline_is_not_redone(tiny_run):
 
 def test_other_settings_on_a_used_folder_are_refused(tiny_run):
     out, home, _ = tiny_run
-    refused = waypoint("pipeline", "--out", str(out), *TINY[:-2], home=home)
+    refused = waypoint("pipeline", "--out", str(out), *TINY[:-2], home=home)  # no verify_prompts
     assert refused.returncode == 2
     assert "other settings (verify_prompts)" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -128,3 +131,22 @@ def test_the_shipped_7b_config_is_valid():
     config = load_settings(PipelineConfig, path, {}, "pipeline config")
     assert config.world == "llm" and config.teacher
     assert config.finetune["lora"]["target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+def test_a_finished_pipeline_ships_its_planner(tiny_run, tmp_path):
+    from schemas.settings import load_settings
+    from waypoint.pipeline_ship import ShippedPlanner, dataset_fingerprint
+
+    out, home, _ = tiny_run
+    shipped = tmp_path / "planner"
+    done = waypoint("pipeline", "--out", str(out), *TINY, "--ship", str(shipped), home=home)
+    assert done.returncode == 0, done.stderr[-2000:]
+    state = json.loads((out / STATE_FILE).read_text())
+    assert (shipped / "adapter.gguf").read_bytes() == (
+        out / "gguf" / "planner.lora.gguf"
+    ).read_bytes()
+    config = load_settings(PipelineConfig, shipped / "pipeline.toml", {}, "pipeline config")
+    assert config.model_dump(mode="json") == state["config"]
+    manifest = ShippedPlanner.model_validate_json((shipped / "manifest.json").read_text())
+    assert manifest.dataset_sha256 == dataset_fingerprint(out / "sim" / "dataset")
+    assert manifest.evaluation["planners"] == ["fine-tuned:run-planner.lora"]

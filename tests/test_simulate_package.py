@@ -1,4 +1,5 @@
-"""The SFT dataset: one example per kept step, whole requests per split; and the CLI."""
+"""The SFT dataset: one conversation per kept trajectory, whole requests per split; and
+the CLI."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import pytest
 
 from finetune.package import package_dataset
 from finetune.simulation import DATASET, make_agent, make_judge
-from planner.prompts import fine_tuned_messages
+from planner.prompts import fine_tuned_messages, plan_text
 from schemas.dataset import SFTExample
 from schemas.errors import WaypointError
 from schemas.plan import plan_model
@@ -26,13 +27,15 @@ from tools.atlas.world import build_world
 def simulated():
     requests = atlas_requests(build_world(31), 120)
     agent, meta = make_agent("atlas", requests)
-    trajectories = [agent.run(r.text, request_id=r.id, meta=meta) for r in requests]
+    trajectories = [
+        agent.run(r.text, request_id=r.id, meta=meta, history=r.history) for r in requests
+    ]
     judge = make_judge("atlas")
     ratings = {t.request_id: judge.judge(r, t) for r, t in zip(requests, trajectories, strict=True)}
     return trajectories, ratings
 
 
-def test_examples_are_the_steps_of_kept_trajectories(simulated):
+def test_examples_are_the_kept_trajectories(simulated):
     trajectories, ratings = simulated
     # a judge that disliked every third answer: those trajectories must not be trained on
     ratings = {
@@ -45,7 +48,7 @@ def test_examples_are_the_steps_of_kept_trajectories(simulated):
     kept = [t for t in trajectories if ratings[t.request_id].answer.score >= 4]
     assert len(kept) == len(trajectories) - len(range(0, len(trajectories), 3))
     examples = dataset.train + dataset.validation
-    assert len(examples) == sum(len(t.steps) for t in kept) == dataset.stats.steps
+    assert len(examples) == len(kept) and dataset.stats.steps == sum(len(t.steps) for t in kept)
     assert {e.request_id for e in examples} == {t.request_id for t in kept}
     train_ids = {e.request_id for e in dataset.train}
     validation_ids = {e.request_id for e in dataset.validation}
@@ -55,18 +58,23 @@ def test_examples_are_the_steps_of_kept_trajectories(simulated):
     assert dataset.stats.answer_ratings == {2: len(trajectories) - len(kept), 5: len(kept)}
 
 
-def test_an_example_is_the_fine_tuned_prompt_and_the_canonical_plan(simulated):
+def test_an_example_holds_each_step_s_prompt_and_canonical_plan(simulated):
+    """Before every plan stands exactly the prompt the planner sees at that step."""
     trajectories, ratings = simulated
     dataset = package_dataset(trajectories, ratings, ATLAS_TOOL_NAMES, val_fraction=0)
     by_id = {t.request_id: t for t in trajectories}
     plan_class = plan_model(ATLAS_TOOL_NAMES)
-    for example in dataset.train[:40]:
+    assert any(by_id[e.request_id].history for e in dataset.train)  # follow-ups among them
+    for example in dataset.train[:60]:
         trajectory = by_id[example.request_id]
-        before = Scratchpad(steps=trajectory.steps[: example.step])
-        assert example.prompt == fine_tuned_messages(trajectory.request, before, trajectory.history)
-        plan = trajectory.steps[example.step].plan
-        assert example.completion[0].role == "assistant"
-        assert example.completion[0].content == plan_class(**plan.model_dump()).model_dump_json()
+        prompts = example.prompts()
+        assert len(prompts) == len(trajectory.steps)
+        for number, (prompt, step) in enumerate(zip(prompts, trajectory.steps, strict=True)):
+            before = Scratchpad(steps=trajectory.steps[:number])
+            assert prompt == fine_tuned_messages(trajectory.request, before, trajectory.history)
+            plan = example.messages[len(prompt)]
+            assert plan.role == "assistant" and plan.content == plan_text(step.plan)
+            assert plan.content == plan_class(**step.plan.model_dump()).model_dump_json()
 
 
 def test_nothing_to_keep_is_one_clear_error(simulated):
@@ -101,16 +109,17 @@ def test_the_cli_builds_an_atlas_dataset(tmp_path):
     validation = read_records(tmp_path / "sim" / DATASET / "validation.jsonl", SFTExample)
     stats = json.loads((tmp_path / "sim" / DATASET / "stats.json").read_text())
     assert stats["kept"] == 60
-    assert len(train) + len(validation) == stats["steps"]
+    assert len(train) + len(validation) == stats["kept"]
+    assert sum(len(e.prompts()) for e in train + validation) == stats["steps"]
     assert {e.request_id for e in train}.isdisjoint({e.request_id for e in validation})
-    assert "examples (steps)" in done.stdout
+    assert "plans (steps)" in done.stdout
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["requests", "--world", "mars"], "--world must be atlas or llm"),
-        (["requests", "--seed", "-1"], "seed must be in"),
+        (["requests", "--seed", "-1"], "seed is a whole number in 0..99999"),
         (["trajectories", "--out", "/nonexistent/sim"], "no requests in"),
         (["trajectories", "--world", "llm", "--out", "/nonexistent/sim"], "no requests in"),
     ],

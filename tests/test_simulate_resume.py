@@ -30,11 +30,11 @@ class Exploding:
         self.planner, self.budget, self.started = planner, budget, set()
         self.name, self.model_name, self.tool_names = "expert", None, planner.tool_names
 
-    def plan(self, request, scratchpad, history=()):
+    def plan(self, request, scratchpad, history=(), only=None):
         self.started.add(request)
         if len(self.started) > self.budget:
             raise RuntimeError("injected crash")
-        return self.planner.plan(request, scratchpad, history)
+        return self.planner.plan(request, scratchpad, history, only=only)
 
 
 def ids_in(path: Path) -> list[str]:

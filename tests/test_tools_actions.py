@@ -1,14 +1,13 @@
-"""The tools that act or talk: send_email and create_event derive their arguments with the
-bundled model and write files; ask_user reaches a (simulated) user; final_answer composes
-and streams the answer."""
+"""The tools that act or talk: send_email and create_event read a spelled-out task by rule
+(the bundled model derives the arguments of any other task) and write files; ask_user
+reaches a (simulated) user; final_answer returns the planner's answer."""
 
 import email
 import email.policy
 
 import pytest
 
-from schemas.plan import PlanRecord
-from schemas.trajectory import Scratchpad, Step
+from schemas.trajectory import Scratchpad
 from tools.ask_user import AskUser
 from tools.base import ToolError
 from tools.context import ToolContext
@@ -20,49 +19,68 @@ from tools.registry import TOOLS, load_tools, tool_class
 from tools.send_email import SendEmail
 
 
-def test_send_email_writes_the_derived_message_to_the_outbox(chat_model, tmp_path):
+def outbox_message(folder):
+    [path] = folder.iterdir()
+    assert path.suffix == ".eml"
+    return path, email.message_from_string(path.read_text(), policy=email.policy.default)
+
+
+def test_send_email_reads_a_spelled_out_task_without_a_model(tmp_path):
+    tool = SendEmail(None, tmp_path / "outbox")
+    task = "Send an e-mail to alice@example.com saying that lunch is at noon."
+    observation = tool.run("Tell Alice that lunch is at noon", task, Scratchpad())
+    path, message = outbox_message(tmp_path / "outbox")
+    assert message["To"] == "alice@example.com"
+    assert message.get_content().strip() == "lunch is at noon"
+    assert observation.text.startswith("E-mail to alice@example.com with the subject 'Lunch")
+    assert str(path) in observation.text
+
+
+def test_send_email_derives_the_message_when_the_task_does_not_say_it(chat_model, tmp_path):
     tool = SendEmail(chat_model, tmp_path / "outbox")
     observation = tool.run(
-        "Tell Alice that lunch is at noon",
-        "Send an email to alice@example.com with the subject Lunch saying that lunch is at noon.",
-        Scratchpad(),
+        "Tell Alice that lunch is at noon", "Send an e-mail to alice@example.com.", Scratchpad()
     )
-    [path] = (tmp_path / "outbox").iterdir()
-    assert str(path) in observation.text and path.suffix == ".eml"
-    message = email.message_from_string(path.read_text(), policy=email.policy.default)
+    path, message = outbox_message(tmp_path / "outbox")
     assert message["To"].lower() == "alice@example.com"  # the address in the task, copied
     assert message["Subject"] and message.get_content().strip()
-    assert f"Email to {message['To']} with subject {message['Subject']!r}" in observation.text
+    assert str(path) in observation.text
+    with pytest.raises(ToolError, match="names no e-mail address"):
+        tool.run("Tell Alice", "Send Alice an e-mail.", Scratchpad())  # nothing to copy
 
 
-def test_create_event_writes_the_derived_event_as_ics(chat_model, tmp_path):
-    tool = CreateEvent(chat_model, tmp_path / "calendar")
-    observation = tool.run(
-        "Put the team meeting in my calendar",
-        "Create an event called Team meeting on 2025-03-14 at 10:00 for 30 minutes in Room 4.",
-        Scratchpad(),
-    )
+def test_create_event_reads_a_spelled_out_task_without_a_model(tmp_path):
+    tool = CreateEvent(None, tmp_path / "calendar")
+    task = "Create a calendar event for the team meeting on 2027-03-14 at 10:00 in Room 4."
+    observation = tool.run("Put the team meeting in my calendar", task, Scratchpad())
     [path] = (tmp_path / "calendar").iterdir()
     ics = path.read_bytes().decode()  # CRLF line ends, as RFC 5545 wants
     assert ics.startswith("BEGIN:VCALENDAR\r\n") and ics.endswith("END:VCALENDAR\r\n")
-    assert "DTSTART:20250314T" in ics  # the date in the task, copied
-    assert "on 2025-03-14 at" in observation.text and str(path) in observation.text
-    # what the observation reports is what the file holds
-    time = observation.text.split(" at ", 1)[1][:5].replace(":", "")
-    assert f"DTSTART:20250314T{time}00" in ics
+    assert "DTSTART:20270314T100000" in ics and "SUMMARY:team meeting" in ics
+    assert "LOCATION:Room 4" in ics
+    assert "'team meeting' on 2027-03-14 at 10:00 in Room 4" in observation.text
+    assert str(path) in observation.text
 
 
-def test_final_answer_streams_the_answer_it_returns(chat_model):
-    chunks: list[str] = []
-    step = Step(
-        plan=PlanRecord(context="", thoughts="", task="Multiply 17 by 23", tool="calculate"),
-        observation="17 * 23 = 391",
+def test_create_event_derives_the_event_when_the_task_does_not_say_it(chat_model, tmp_path):
+    tool = CreateEvent(chat_model, tmp_path / "calendar")
+    observation = tool.run(
+        "Put the team meeting in my calendar",
+        "Create an event called Team meeting on March 14, 2027 at 10:00 for 30 minutes.",
+        Scratchpad(),
     )
-    observation = FinalAnswer(chat_model, on_text=chunks.append).run(
-        "What is 17 * 23?", "Tell the user the result", Scratchpad(steps=[step])
-    )
-    assert observation.final and observation.text.strip()
-    assert "".join(chunks) == observation.text and len(chunks) > 1
+    [path] = (tmp_path / "calendar").iterdir()
+    ics = path.read_bytes().decode()
+    date, time = observation.text.split(" on ", 1)[1].split(" at ")[:2]
+    assert f"DTSTART:{date.replace('-', '')}T{time[:5].replace(':', '')}00" in ics
+    assert str(path) in observation.text  # what the observation reports is what the file holds
+
+
+def test_final_answer_is_the_planner_s_answer():
+    observation = FinalAnswer().run("What is 17 * 23?", "  17 * 23 = 391.  ", Scratchpad())
+    assert observation.final and observation.text == "17 * 23 = 391."
+    with pytest.raises(ToolError, match="empty"):
+        FinalAnswer().run("What is 17 * 23?", " ", Scratchpad())
 
 
 def test_ask_user_puts_the_task_to_the_user():

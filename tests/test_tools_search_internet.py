@@ -96,19 +96,26 @@ class Recording(ChatModel):
         return self.model.complete(messages, **kwargs)
 
 
-def test_search_internet_reads_the_pages_and_summarises(chat_model, searxng):
-    model = Recording(chat_model)
+def test_search_internet_reads_the_pages_and_quotes_them(searxng):
     SearxngStandIn.queries.clear()
     task = "Find out when the Zorblat festival is held"
-    observation = SearchInternet(model, searxng).run(
-        "When is the Zorblat festival?", task, Scratchpad()
-    )
+    observation = SearchInternet(searxng).run("When is the Zorblat festival?", task, Scratchpad())
     assert SearxngStandIn.queries == [task]
+    assert "Zorblat festival: " in observation.text
+    assert (
+        "held every April in the town of Quenton" in observation.text
+    )  # the page, not the snippet
+    assert "never shown" not in observation.text and "Copyright" not in observation.text
+
+
+def test_a_summarizer_model_condenses_the_pages(chat_model, searxng):
+    model = Recording(chat_model)
+    task = "Find out when the Zorblat festival is held"
+    observation = SearchInternet(searxng, summarizer=model).run("When?", task, Scratchpad())
     answer, _, sources = observation.text.rpartition(" (sources: ")
     assert answer.strip() and "Zorblat festival" in sources
     [prompt] = model.prompts
-    assert "held every April in the town of Quenton" in prompt  # from the page, not the snippet
-    assert "never shown" not in prompt and "Copyright" not in prompt
+    assert "held every April in the town of Quenton" in prompt
 
 
 def test_the_client_parses_searxng_json(searxng):
@@ -120,26 +127,26 @@ def test_the_client_parses_searxng_json(searxng):
 
 def test_without_a_url_the_tool_says_how_to_configure_it(chat_model, tmp_path):
     with pytest.raises(ToolError, match="WAYPOINT_SEARXNG_URL"):
-        SearchInternet(chat_model, None).run("r", "Search for news", Scratchpad())
+        SearchInternet(None).run("r", "Search for news", Scratchpad())
     context = ToolContext(model=chat_model, home=tmp_path, searxng_url=None)
     assert "search_internet" not in [t.name for t in load_tools(context)]
     with pytest.raises(WaypointError, match="unavailable: no SearXNG URL"):
         load_tools(context, ["search_internet"])
 
 
-def test_a_server_that_is_down_is_a_clear_error(chat_model):
+def test_a_server_that_is_down_is_a_clear_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     with pytest.raises(ToolError, match=f"SearXNG at http://127.0.0.1:{port} is unreachable"):
-        SearchInternet(chat_model, f"http://127.0.0.1:{port}").run("r", "news", Scratchpad())
+        SearchInternet(f"http://127.0.0.1:{port}").run("r", "news", Scratchpad())
 
 
-def test_a_searxng_without_json_output_is_explained(chat_model, searxng):
+def test_a_searxng_without_json_output_is_explained(searxng):
     SearxngStandIn.status = 403
     try:
         with pytest.raises(ToolError, match=r"add json to search\.formats"):
-            SearchInternet(chat_model, searxng).run("r", "news", Scratchpad())
+            SearchInternet(searxng).run("r", "news", Scratchpad())
     finally:
         SearxngStandIn.status = 200
 

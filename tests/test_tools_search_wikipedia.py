@@ -1,5 +1,6 @@
-"""search_wikipedia on the shipped corpus: real embeddings, a quantized usearch index, and a
-summary by the bundled model; plus the index's own checks and `waypoint index`."""
+"""search_wikipedia on the shipped corpus: real embeddings, a quantized usearch index, the
+best article quoted (or summarised by a summarizer model); plus the index's own checks and
+`waypoint index`."""
 
 import json
 
@@ -10,7 +11,7 @@ from schemas.trajectory import Scratchpad
 from tools.retrieval.corpus import CorpusError, read_articles, split_passages
 from tools.retrieval.embedder import shared_embedder
 from tools.retrieval.index import PassageIndex, RetrievalIndexError, build_index, cached_index
-from tools.search_wikipedia import SearchWikipedia, bundled_corpus
+from tools.search_wikipedia import LocalIndex, SearchWikipedia, bundled_corpus
 
 TITLES = [a.title for a in read_articles(bundled_corpus())]
 
@@ -41,8 +42,21 @@ def test_questions_find_their_article(encyclopedia):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_search_wikipedia_summarises_the_top_passages(chat_model, encyclopedia):
-    tool = SearchWikipedia(chat_model, encyclopedia.folder, cache=encyclopedia.folder.parent)
+def test_search_wikipedia_quotes_the_best_article_word_for_word(encyclopedia):
+    """Nothing a small model could garble: the article itself, under its title."""
+    tool = SearchWikipedia(LocalIndex(encyclopedia.folder, encyclopedia.folder.parent))
+    observation = tool.run("How high is Mount Everest?", "Find the height of Mount Everest.",
+                           Scratchpad())  # fmt: skip
+    title, _, text = observation.text.partition(": ")
+    assert title == "Mount Everest" and not observation.final
+    assert "put its summit at 8,849 metres" in text and "29 May 1953" in text  # whole article
+    assert text in " ".join(" ".join(a.text.split()) for a in read_articles(bundled_corpus()))
+
+
+def test_a_summarizer_model_condenses_the_passages(chat_model, encyclopedia):
+    tool = SearchWikipedia(
+        LocalIndex(encyclopedia.folder, encyclopedia.folder.parent), summarizer=chat_model
+    )
     observation = tool.run("When did Mozart die?", "Find when Mozart died", Scratchpad())
     answer, _, sources = observation.text.rpartition(" (sources: ")
     assert answer.strip() and not observation.final
@@ -92,14 +106,18 @@ def test_parquet_corpora_read_like_jsonl(tmp_path):
     path = tmp_path / "corpus.parquet"
     pq.write_table(pa.table({"title": ["A", "B"], "text": ["one\n\ntwo", "three"]}), path)
     passages = list(split_passages(read_articles(path)))
-    assert [(p.title, p.text) for p in passages] == [("A", "one"), ("A", "two"), ("B", "three")]
+    assert [(p.title, p.text) for p in passages] == [("A", "one two"), ("B", "three")]
 
 
-def test_long_paragraphs_are_split_into_windows():
+def test_long_paragraphs_are_split_into_windows_and_short_ones_joined():
     from tools.retrieval.corpus import Article
 
     article = Article(title="T", text=" ".join(f"w{i}" for i in range(25)))
     assert [len(p.text.split()) for p in split_passages([article], max_words=10)] == [10, 10, 5]
+    short = Article(title="S", text="one two\n\nthree four five\n\nsix seven eight nine ten")
+    assert [p.text for p in split_passages([short], max_words=5)] == [
+        "one two three four five", "six seven eight nine ten"
+    ]  # fmt: skip
 
 
 def test_index_build_command(tmp_path):

@@ -83,13 +83,14 @@ def simulated_tools(
     model: ChatModel, *, no_answer: float = 0.1, partial: float = 0.1, seed: int = 0
 ) -> list[Tool]:
     """The registry's tool set, each played by `model`; calculate and final_answer are the
-    real tools running on `model` (they need no outside world)."""
+    real tools (they need no outside world; calculate asks `model` for an expression the
+    task does not spell out)."""
     tools: list[Tool] = []
     for name in TOOLS:
         if name == "calculate":
             tools.append(Calculate(model))
         elif name == "final_answer":
-            tools.append(FinalAnswer(model))
+            tools.append(FinalAnswer())
         else:
             description = tool_class(name).description
             tools.append(

@@ -5,8 +5,10 @@ Stages run in order, each into its own folder under the pipeline folder:
     sim/      requests → trajectories → ratings → dataset    (finetune.simulation)
     train/    the LoRA / QLoRA run: checkpoints, adapter      (finetune.train)
     merged/   base + adapter, a Hugging Face folder           (finetune.merge)
-    gguf/     planner.f16.gguf and its quantizations          (quantize)
+    gguf/     planner.f16.gguf, its quantizations, and the
+              adapter as a GGUF LoRA for a GGUF base          (quantize)
     eval/     the held-out evaluation run                     (evals)
+    eval-real/  the real-tool evaluation run                  (evals)
     report/   report.md, report.png, summary.json
 
 `pipeline.json` records every finished stage with its result and wall time. A rerun skips
@@ -27,9 +29,12 @@ from rich.console import Console
 from models.bundled import BUNDLED_NAME
 from schemas.atomic import write_atomic
 from schemas.errors import WaypointError
+from tools.atlas.names import MAX_SEED
 
 STATE_FILE = "pipeline.json"
 SIM, TRAIN, MERGED, GGUF, EVAL, REPORT = "sim", "train", "merged", "gguf", "eval", "report"
+EVAL_REAL = "eval-real"
+LORA = "lora"  # in eval_types: the GGUF base with the trained adapter, the form that ships
 
 
 class PipelineError(WaypointError):
@@ -48,20 +53,30 @@ class PipelineConfig(BaseModel):
     world: Literal["atlas", "llm"] = "atlas"
     base: str = Field(BUNDLED_NAME, description="the model to fine-tune: HF id, folder, GGUF")
     teacher: str | None = Field(None, description="llm world: the teacher's registry name")
-    train_seed: int = Field(1, description="world (atlas) or generation (llm) seed for training")
+    train_seed: int = Field(
+        1, ge=0, le=MAX_SEED, description="world (atlas) or generation (llm) seed for training"
+    )
     train_requests: int = Field(130, ge=5)
-    eval_seed: int = Field(2, description="a different seed: entities never seen in training")
-    eval_requests: int = Field(20, ge=1)
+    eval_seed: int = Field(
+        2, ge=0, le=MAX_SEED, description="a different seed: entities never seen in training"
+    )
+    eval_requests: int = Field(40, ge=1)
     eval_runs: int = Field(3, ge=1, description="runs of each fine-tuned planner")
     baseline_runs: int = Field(1, ge=1, description="runs of the zero-shot base planner")
     eval_temperature: float = Field(0.3, ge=0.0, description="sampling of the model planners")
+    eval_max_steps: int = Field(6, ge=1, description="steps per evaluated request")
+    real_eval: bool = Field(True, description="also evaluate on the real-tool request set")
+    real_requests: int | None = Field(
+        None, ge=1, description="the first N real-tool requests (default: all)"
+    )
     quant_types: list[str] = Field(default_factory=lambda: ["Q8_0", "Q4_K_M"])
     eval_types: list[str] = Field(
-        default_factory=lambda: ["Q4_K_M"],
-        description="quantized planners evaluated (every one is verified against f16)",
+        default_factory=lambda: [LORA],
+        description="planners evaluated: quantized files, or lora (the GGUF base with the "
+        "trained adapter); every one is verified against the merged model",
     )
     export_dtype: Literal["f16", "bf16", "f32"] = "f16"
-    verify_prompts: int = Field(20, ge=1)
+    verify_prompts: int = Field(10, ge=1)
     name: str = Field("planner", description="file stem and registry prefix of the planner")
     zero_shot: str | None = Field(
         BUNDLED_NAME, description="the zero-shot baseline's model (registry name or GGUF), or none"
@@ -78,9 +93,11 @@ class PipelineConfig(BaseModel):
         owned = {"dataset", "eval_dataset", "out", "base"} & self.finetune.keys()
         if owned:
             raise ValueError(f"the pipeline sets {', '.join(sorted(owned))} itself")
-        unmade = set(self.eval_types) - set(self.quant_types)
+        unmade = set(self.eval_types) - set(self.quant_types) - {LORA}
         if unmade:
             raise ValueError(f"eval_types {', '.join(sorted(unmade))} are not in quant_types")
+        if LORA in self.eval_types and gguf_base(self.base) is None:
+            raise ValueError(f"eval_types {LORA} needs a GGUF base (bundled or a .gguf file)")
         TrainConfig.model_validate({**self.finetune, "dataset": "-", "out": "-"})
         return self
 
@@ -89,6 +106,15 @@ class PipelineConfig(BaseModel):
 # cores (~85 training tokens/s, so ~75k tokens, one pass over ~130 requests). One example
 # per micro-batch wastes no compute on padding; a high LoRA rate makes the few steps count.
 CPU_TRAINING = {"epochs": 1.0, "learning_rate": 1e-3, "batch_size": 1, "grad_accum": 4}
+
+
+def gguf_base(base: str) -> Path | None:
+    """The GGUF file a base names (the bundled model, or a .gguf path), else None."""
+    if base == BUNDLED_NAME:
+        from models.bundled import bundled_model_path
+
+        return bundled_model_path()
+    return Path(base).expanduser() if base.endswith(".gguf") else None
 
 
 class StageRecord(BaseModel):
@@ -143,6 +169,7 @@ class Pipeline:
             ("merge", self.merge),
             ("export", self.export),
             ("quantize", self.quantize),
+            ("adapter", self.adapter),
             ("verify", self.verify),
             ("evaluate", self.evaluate),
             ("report", self.report),
@@ -271,16 +298,39 @@ class Pipeline:
         registered = {}  # file type → registry name
         for kind, path in [(self.config.export_dtype, source), *((f.type, f.path) for f in files)]:
             name = f"{self.out.name}-{self.config.name}.{kind.lower()}"
-            registered[kind] = register(path, name, pipeline=str(self.out))
+            registered[kind] = register(path, name, pipeline=str(self.out), planner="fine-tuned")
         return {"files": [f.model_dump(mode="json") for f in files], "registered": registered}
+
+    def adapter(self) -> dict[str, Any]:
+        """The adapter as a GGUF LoRA beside a GGUF base, registered as a planner of its own:
+        a few MB that llama.cpp applies to the base at load (how the bundled planner ships)."""
+        from quantize.lora import export_lora
+        from quantize.register import register
+
+        base = gguf_base(self.config.base)
+        if base is None:
+            return {"skipped": "the base is not a GGUF file"}
+        path = self.out / GGUF / f"{self.config.name}.lora.gguf"
+        result = export_lora(Path(self.result("finetune")["adapter"]), path)
+        name = f"{self.out.name}-{self.config.name}.{LORA}"
+        registered = register(
+            base, name, lora=str(path), planner="fine-tuned", pipeline=str(self.out)
+        )
+        return {**result.model_dump(mode="json"), "base": str(base), "registered": registered}
 
     def verify(self) -> dict[str, Any]:
         from finetune.simulation import DATASET, tool_names
         from quantize.validation import atlas_prompts, read_prompts
-        from quantize.verify import verify
+        from quantize.verify import PlannerFiles, verify
 
         full = Path(self.result("export")["path"])
-        files = [full, *(Path(f["path"]) for f in self.result("quantize")["files"])]
+        files: list[Path | PlannerFiles] = [
+            full,
+            *(Path(f["path"]) for f in self.result("quantize")["files"]),
+        ]
+        adapter = self.result("adapter")
+        if "path" in adapter:
+            files.append(PlannerFiles(path=Path(adapter["base"]), lora=Path(adapter["path"])))
         if self.config.world == "atlas":
             prompts = atlas_prompts(self.config.verify_prompts)
         else:
@@ -294,21 +344,39 @@ class Pipeline:
 
     def fine_tuned_planners(self) -> list[str]:
         """The evaluated planners (`eval_types`), as evals specs of their registry names."""
-        registered = self.result("quantize")["registered"]
+        registered = {**self.result("quantize")["registered"]}
+        if "registered" in self.result("adapter"):
+            registered[LORA] = self.result("adapter")["registered"]
         return [f"fine-tuned:{registered[kind]}" for kind in self.config.eval_types]
 
     def evaluate(self) -> dict[str, Any]:
+        """The held-out evaluation (with the expert where the world has one), and the
+        real-tool set, each beside the zero-shot base."""
+        from evals.request_sets import REAL
+
+        requests, judge = self.eval_requests()
+        parts = {EVAL: (requests, judge, self.config.world == "atlas")}
+        if self.config.real_eval:
+            count = self.config.real_requests
+            parts[EVAL_REAL] = (f"{REAL}:{count}" if count else REAL, None, False)
+        summaries: dict[str, Any] = {"planners": self.fine_tuned_planners()}
+        for folder, (request_set, judge_name, expert) in parts.items():
+            summaries[folder] = self._evaluate(self.out / folder, request_set, judge_name, expert)
+        return summaries
+
+    def _evaluate(
+        self, out: Path, requests: str, judge: str | None, expert: bool
+    ) -> dict[str, Any]:
         from evals.runner import run_eval
         from evals.store import EvalSettings
 
         settings = EvalSettings(
-            temperature=self.config.eval_temperature, seed=self.config.eval_seed
+            temperature=self.config.eval_temperature, seed=self.config.eval_seed,
+            max_steps=self.config.eval_max_steps,
+        )  # fmt: skip
+        fine_tuned = (
+            ["expert", *self.fine_tuned_planners()] if expert else self.fine_tuned_planners()
         )
-        requests, judge = self.eval_requests()
-        fine_tuned = self.fine_tuned_planners()
-        if self.config.world == "atlas":
-            fine_tuned.insert(0, "expert")
-        out = self.out / EVAL
         runs = {"fine-tuned": (fine_tuned, self.config.eval_runs)}
         if self.config.zero_shot:
             runs["zero-shot"] = ([f"zero-shot:{self.config.zero_shot}"], self.config.baseline_runs)
@@ -338,6 +406,7 @@ class Pipeline:
 
         from waypoint.pipeline_report import write_pipeline_report
 
-        files = write_pipeline_report(self.out / EVAL, self.out / REPORT, self.state)
+        real = self.out / EVAL_REAL if self.config.real_eval else None
+        files = write_pipeline_report(self.out / EVAL, real, self.out / REPORT, self.state)
         self.console.print(Markdown(files.eval_markdown.read_text()))
         return files.model_dump(mode="json")

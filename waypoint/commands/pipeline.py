@@ -6,6 +6,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from waypoint.logs import run_log
+
 Opt = typer.Option
 
 
@@ -21,13 +23,18 @@ def pipeline_command(
     settings: Annotated[
         list[str] | None, Opt("--set", help="any knob as KEY=VALUE (TOML value), repeatable")
     ] = None,
+    ship: Annotated[
+        Path | None,
+        Opt(help="when done, copy the adapter, settings and dataset fingerprint to this folder"),
+    ] = None,
 ) -> None:
     """Run the whole loop and write a report; rerun to continue.
 
     Stages: requests, trajectories, judge, package (sim/); finetune
-    (train/); merge (merged/); export, quantize (gguf/, registered by
-    name); verify; evaluate (eval/); report (report/pipeline.md, .png).
-    Finished stages are never redone; Ctrl-C keeps what is done.
+    (train/); merge (merged/); export, quantize, adapter (gguf/, each
+    registered by name); verify; evaluate (eval/, eval-real/); report
+    (report/pipeline.md, .png). Finished stages are never redone;
+    Ctrl-C keeps what is done.
 
     Examples:
 
@@ -37,6 +44,9 @@ def pipeline_command(
       --set finetune.max_steps=10
 
       waypoint pipeline --config waypoint/pipeline-7b.toml --out runs/7b
+
+      waypoint pipeline --config models/planners/waypoint-135m/pipeline.toml
+      --out runs/shipped --ship models/planners/waypoint-135m
     """
     from schemas.settings import load_settings
     from waypoint.pipeline import Pipeline, PipelineConfig
@@ -48,10 +58,16 @@ def pipeline_command(
     overrides = {k: v for k, v in given.items() if v is not None} | parse_sets(settings or [])
     pipeline_config = load_settings(PipelineConfig, config, overrides, "pipeline config")
     console = Console(stderr=True)
-    state = Pipeline(pipeline_config, out, console).run()
+    with run_log(out):
+        state = Pipeline(pipeline_config, out, console).run()
     total = sum(r.seconds for r in state.stages.values())
     report = state.stages["report"].result["markdown"]
     console.print(f"pipeline done in {total / 60:.1f} min; report: {report}", highlight=False)
+    if ship is not None:
+        from waypoint.pipeline_ship import ship as ship_planner
+
+        manifest = ship_planner(state, out, ship)
+        console.print(f"shipped to {ship}: adapter {manifest.adapter_bytes / 1e6:.1f} MB")
 
 
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
