@@ -41,6 +41,7 @@ class Models:
             model = load_chat_model(name)
             if isinstance(model, LlamaCppChatModel):
                 model.load()  # a broken file fails now, not as one failed run per request
+            model.check()  # and so does a server that is not there
             self._loaded[name] = model
         return self._loaded[name]
 

@@ -1,7 +1,8 @@
 """The one contract every LLM backend meets: messages in, a Completion out.
 
 A schema (Pydantic class or JSON Schema dict) is enforced by a grammar where the backend
-supports it, and the text is always validated afterwards; `parsed` holds the result.
+supports it, and the text is always validated afterwards (Pydantic, or jsonschema for a
+dict); `parsed` holds the result and `schema_warnings` what the grammar left to validation.
 """
 
 from abc import ABC, abstractmethod
@@ -30,6 +31,9 @@ class CompletionError(ModelError):
 
 class ChatModel(ABC):
     name: str = "model"
+    # Refuse a schema whose grammar would enforce only part of it (`models.structured`)
+    # instead of logging the compiler's warnings and validating the output afterwards.
+    strict_schemas: bool = False
 
     @abstractmethod
     def complete(
@@ -46,6 +50,11 @@ class ChatModel(ABC):
     ) -> Completion:
         """One completion. With a schema, `parsed` is validated (a model instance for a
         Pydantic class, a dict for a JSON Schema) or CompletionError is raised."""
+
+    def check(self) -> None:
+        """Fail now, in one line, when this model cannot answer at all (a server that is
+        not there), rather than once per request of a long run. Nothing to check here."""
+        return None
 
     def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
         """Text as it is generated. Backends that can stream override this."""

@@ -181,7 +181,7 @@ class LlamaCppChatModel(ChatModel):
             self,
             prompt,
             schema=schema,
-            gbnf=grammar_for(schema) if schema is not None else grammar,
+            gbnf=grammar_for(schema, strict=self.strict_schemas) if schema is not None else grammar,
             sampling=Sampling(temperature, top_p, seed),
             max_tokens=max_tokens,
             limit=min(max_tokens, room),

@@ -23,8 +23,17 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from models.chat_model import ChatModel, ModelError, Schema
-from models.structured import GrammarMode, finish, grammar_for, json_schema, schema_name
+from models.structured import (
+    GrammarMode,
+    check_schema,
+    finish,
+    grammar_for,
+    json_schema,
+    schema_name,
+)
 from schemas.chat import Completion, Message, Timings
+
+CHECK_TIMEOUT_S = 5.0  # `check`: a server on this machine or a provider answers well within it
 
 
 class OpenAIChatModel(ChatModel):
@@ -101,6 +110,16 @@ class OpenAIChatModel(ChatModel):
         completion = Completion(text=text, model=self.name, finish_reason=finish_reason)
         finish(completion, kwargs.get("schema"), request["max_tokens"])
 
+    def check(self) -> None:
+        """One quick request: a server that is not there fails now, in one line. Any HTTP
+        answer counts as there (not every server lists its models)."""
+        try:
+            self._client.with_options(max_retries=0, timeout=CHECK_TIMEOUT_S).models.list()
+        except openai.APIStatusError:
+            pass
+        except openai.OpenAIError as e:
+            raise ModelError(self._error_message(e)) from e
+
     # -- request and response -----------------------------------------------------------
 
     def _request(
@@ -136,6 +155,7 @@ class OpenAIChatModel(ChatModel):
                 )
             request["extra_body"] = {"grammar": grammar}
         elif schema is not None:
+            check_schema(schema, strict=self.strict_schemas)  # the server's grammar may be ours
             request.update(self._schema_fields(schema))
         return request
 
@@ -145,7 +165,7 @@ class OpenAIChatModel(ChatModel):
             spec = {"name": name, "schema": json_schema(schema), "strict": True}
             return {"response_format": {"type": "json_schema", "json_schema": spec}}
         if self.grammar_mode == "gbnf":
-            return {"extra_body": {"grammar": grammar_for(schema)}}
+            return {"extra_body": {"grammar": grammar_for(schema, strict=self.strict_schemas)}}
         if self.grammar_mode == "json_object":
             return {"response_format": {"type": "json_object", "schema": json_schema(schema)}}
         return {}

@@ -162,18 +162,22 @@ def entry_for(name: str) -> Entry:
 def load_chat_model(name_or_path: str | Path = DEFAULT_MODEL, **overrides: Any) -> ChatModel:
     """The model a user named: a GGUF path or a registry name. `overrides` go to the
     backend's constructor (n_ctx, n_threads, n_gpu_layers, decoder, timeout, …)."""
-    from models.llamacpp import LlamaCppChatModel
-    from models.openai_compat import OpenAIChatModel
-
+    # each backend is imported only once the name is known to be its (a typo fails fast)
     path = _local_path(name_or_path)
-    if path is not None:
-        return LlamaCppChatModel(path, **overrides)
     name = str(name_or_path)
-    entry = entry_for(name)
+    entry = None if path is not None else entry_for(name)
     if isinstance(entry, OpenAIEntry):
+        from models.openai_compat import OpenAIChatModel
+
         settings = entry.model_dump(exclude={"backend", "description", "planner"})
         return OpenAIChatModel(**({"name": name} | settings | overrides))
-    runtime = entry.model_dump(include={"n_ctx", "decoder", "flash_attn", "lora"}, exclude_none=True)
+    from models.llamacpp import LlamaCppChatModel
+
+    if entry is None:
+        return LlamaCppChatModel(path, **overrides)
+    runtime = entry.model_dump(
+        include={"n_ctx", "decoder", "flash_attn", "lora"}, exclude_none=True
+    )
     settings = {"name": name} | runtime | overrides
     return LlamaCppChatModel(local_file(name, entry), **settings)
 

@@ -44,4 +44,8 @@ class Completion(BaseModel):
     cached_tokens: int = Field(0, description="prompt tokens reused from the KV cache")
     completion_tokens: int = 0
     finish_reason: Literal["stop", "length"] = "stop"
+    schema_warnings: list[str] = Field(
+        default_factory=list,
+        description="what the grammar could not enforce of the schema (validated after)",
+    )
     timings: Timings = Field(default_factory=Timings)

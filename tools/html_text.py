@@ -9,7 +9,6 @@ The main content is found by trafilatura (boilerplate removal measured on saved 
 import re
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
 # trafilatura's own markup (XML-TEI-like): elements that hold blocks of text of their own
@@ -26,6 +25,8 @@ def html_to_text(html: str) -> tuple[str, str]:
         page = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
     except etree.ParserError:  # nothing but comments or processing instructions
         return "", ""
+    import trafilatura  # not light (dateparser and friends): only when a page is read
+
     title = _clean(page.findtext(".//title") or "")
     document = trafilatura.bare_extraction(page, include_tables=True, favor_recall=True)
     if document is None or document.body is None:

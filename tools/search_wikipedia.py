@@ -17,7 +17,7 @@ from schemas.trajectory import Scratchpad
 from tools.base import Observation, Tool, ToolError
 from tools.context import ToolContext
 from tools.retrieval.embedder import shared_embedder
-from tools.retrieval.index import Hit, PassageIndex, Retriever, cached_index
+from tools.retrieval.index import Hit, PassageIndex, Retriever, cached_index, read_manifest
 from tools.search_results import search_result
 
 K = 1  # passages returned: a passage holds a whole short article (tools.retrieval.corpus)
@@ -32,6 +32,8 @@ class LocalIndex:
     indexed under `cache`."""
 
     def __init__(self, folder: Path | None, cache: Path) -> None:
+        if folder is not None:
+            read_manifest(folder)  # a folder that holds no index fails now, not at a search
         self.folder, self.cache = folder, cache
 
     @cached_property

@@ -9,6 +9,8 @@ strings.
 
 import hashlib
 
+from schemas.errors import WaypointError
+
 ONSETS = (
     "b", "d", "f", "g", "h", "k", "l", "m", "n", "p",
     "r", "s", "t", "v", "z", "br", "dr", "kr", "tr", "sh",
@@ -20,6 +22,14 @@ SLOTS_PER_WORLD = 1000  # entities one world may name
 _HALF = 10_000  # the code space is 100**4 = _HALF**2, split in two halves for the Feistel rounds
 MAX_SEED = _HALF * _HALF // SLOTS_PER_WORLD - 1
 _ROUNDS = 4
+
+
+def check_seed(seed: int) -> int:
+    """`seed`, if it names an atlas world; else one clear error (a seed reaches here from
+    the command line, a request-set name or a pipeline config)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise WaypointError(f"an atlas world seed is a whole number in 0..{MAX_SEED}, not {seed}")
+    return seed
 
 
 def _round(value: int, key: int) -> int:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools.atlas.names import SYLLABLES, coded_name
+from tools.atlas.names import SYLLABLES, check_seed, coded_name
 
 INDUSTRIES = {
     "software": "Systems", "food": "Foods", "robotics": "Robotics",
@@ -165,6 +165,7 @@ def shown(entity: Entity, value: int | str) -> str:
 
 def build_world(seed: int, size: WorldSize | None = None) -> World:
     """The world of `seed`: entity names come from slots, facts from a seeded generator."""
+    check_seed(seed)
     size = size or WorldSize()
     if size.people < size.cities + size.companies:
         raise ValueError("a world needs at least one person per mayor and per CEO")

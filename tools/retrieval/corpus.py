@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from schemas.errors import WaypointError
+from schemas.errors import WaypointError, validation_problem
 
 MAX_WORDS = 150  # per passage: well inside the embedding model's 256-token window
 SPLIT_VERSION = 2  # bumped when passages are cut differently: cached indexes are rebuilt
@@ -42,14 +42,16 @@ def read_articles(path: Path) -> Iterator[Article]:
         try:
             yield Article.model_validate(record)
         except ValidationError as e:
-            problem = e.errors()[0]
-            field = ".".join(str(p) for p in problem["loc"])
-            raise CorpusError(f"{path}, {where}: {field}: {problem['msg']}") from e
+            raise CorpusError(f"{path}, {where}: {validation_problem(e, 'article')}") from e
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[str, object]]:
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise CorpusError(f"{path}, line {number}: not UTF-8 text (byte {e.start})") from e
             if not line.strip():
                 continue
             try:
@@ -59,7 +61,10 @@ def _jsonl_records(path: Path) -> Iterator[tuple[str, object]]:
 
 
 def _parquet_records(path: Path) -> Iterator[tuple[str, object]]:
-    import pyarrow.parquet as pq  # only Parquet corpora pay for the import
+    try:
+        import pyarrow.parquet as pq  # only Parquet corpora pay for the import
+    except ImportError as e:
+        raise CorpusError(f"reading {path} needs pyarrow: pip install pyarrow") from e
 
     try:
         table = pq.read_table(path)

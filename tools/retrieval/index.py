@@ -144,7 +144,7 @@ class PassageIndex:
     def __init__(self, folder: Path, embedder: Embedder) -> None:
         self.folder = folder
         self.embedder = embedder
-        self.manifest = _read_manifest(folder)
+        self.manifest = read_manifest(folder)
         if self.manifest.embedder != embedder.name:
             raise RetrievalIndexError(
                 f"{folder} was built with {self.manifest.embedder}, not {embedder.name}"
@@ -178,7 +178,8 @@ class PassageIndex:
         return [Hit(passage=self.passages[keys[i]], score=float(scores[i])) for i in order]
 
 
-def _read_manifest(folder: Path) -> IndexManifest:
+def read_manifest(folder: Path) -> IndexManifest:
+    """The manifest of the index in `folder`; a clear error when there is none."""
     if not is_index(folder):
         raise RetrievalIndexError(f"no index in {folder}: build one with `waypoint index build`")
     try:

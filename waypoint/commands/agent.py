@@ -12,8 +12,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from models.bundled import SHIPPED_PLANNER
-
 if TYPE_CHECKING:
     from rich.status import Status
 
@@ -21,6 +19,7 @@ if TYPE_CHECKING:
     from planner.events import Event
     from tools.context import AskUser
     from tools.mcp.toolset import McpToolset
+    from waypoint.config import ChatSettings
 
 OBSERVATION_CHARS = 400  # shown per step; the full text is in the trajectory
 
@@ -30,7 +29,12 @@ class PlannerKind(StrEnum):
     fine_tuned = "fine-tuned"
 
 
-Model = Annotated[str, typer.Option("--model", "-m", help="a registry name or a .gguf file")]
+# Every option defaults to None, "not given": the value then comes from waypoint.config
+# (environment, config file, defaults), where the defaults live.
+Model = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="a registry name or a .gguf file (default: the config's)"),
+]
 PlannerOption = Annotated[
     PlannerKind | None,
     typer.Option(
@@ -42,16 +46,19 @@ ToolNames = Annotated[
     str | None,
     typer.Option("--tools", help="comma-separated tool names (default: every available tool)"),
 ]
-MaxSteps = Annotated[int, typer.Option("--max-steps", min=1, help="steps before giving up")]
+MaxSteps = Annotated[
+    int | None, typer.Option("--max-steps", min=1, help="steps before giving up (default 10)")
+]
 IndexDir = Annotated[
     Path | None,
     typer.Option("--index", help="index folder for search_wikipedia (default: the bundled corpus)"),
 ]
 Searxng = Annotated[
     str | None,
-    typer.Option(
-        "--searxng", envvar="WAYPOINT_SEARXNG_URL", help="SearXNG URL for search_internet"
-    ),
+    typer.Option("--searxng", help="SearXNG URL for search_internet (or WAYPOINT_SEARXNG_URL)"),
+]
+Threads = Annotated[
+    int | None, typer.Option("--threads", min=1, help="llama.cpp threads for a local model")
 ]
 McpSpecs = Annotated[
     list[str] | None,
@@ -73,29 +80,47 @@ def mcp_toolset(specs: list[str] | None) -> "McpToolset":
     return McpToolset(parse_specs(specs or []), waypoint_home() / "logs")
 
 
+def chat_settings(
+    model: str | None = None,
+    planner: PlannerKind | None = None,
+    tool_names: str | None = None,
+    max_steps: int | None = None,
+    index: Path | None = None,
+    searxng: str | None = None,
+    mcp: list[str] | None = None,
+    threads: int | None = None,
+) -> "ChatSettings":
+    """The agent's settings: these flags where given, else waypoint.config's."""
+    from waypoint.config import load_chat_settings
+
+    names = [n.strip() for n in tool_names.split(",") if n.strip()] if tool_names else None
+    return load_chat_settings(
+        model=model, planner=str(planner) if planner else None, tools=names,
+        max_steps=max_steps, index=index, searxng_url=searxng, mcp_servers=mcp or None,
+        threads=threads,
+    )  # fmt: skip
+
+
 def build_agent(
-    model_name: str,
-    planner: PlannerKind | None,
-    tool_names: str | None,
-    max_steps: int,
-    index: Path | None,
-    searxng: str | None,
-    *,
-    ask: "AskUser",
-    mcp: "McpToolset | None" = None,
+    settings: "ChatSettings", *, ask: "AskUser", mcp: "McpToolset | None" = None
 ) -> "Agent":
-    from models.registry import load_chat_model, planner_prompt
+    """Model, tools and planner; a model server that is not there, a missing index or an
+    unknown tool fails here, before the first request."""
+    from models.registry import OpenAIEntry, load_chat_model, planner_prompt, registry
     from planner.agent import Agent
     from planner.model_planner import PLANNERS
     from tools.context import ToolContext
     from tools.registry import load_tools
 
-    model = load_chat_model(model_name)
-    context = ToolContext(model=model, searxng_url=searxng, index_dir=index, ask=ask)
-    names = [n.strip() for n in tool_names.split(",") if n.strip()] if tool_names else None
-    tools = load_tools(context, names, mcp)
-    kind = planner or planner_prompt(model_name)
-    return Agent(PLANNERS[kind](model, tools), tools, max_steps)
+    remote = isinstance(registry().get(settings.model), OpenAIEntry)
+    model = load_chat_model(settings.model, **settings.model_options(remote))
+    model.check()
+    context = ToolContext(
+        model=model, searxng_url=settings.searxng_url, index_dir=settings.index, ask=ask
+    )
+    tools = load_tools(context, settings.tools, mcp)
+    kind = settings.planner or planner_prompt(settings.model)
+    return Agent(PLANNERS[kind](model, tools), tools, settings.max_steps)
 
 
 class StepView:
@@ -171,13 +196,14 @@ def ask_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="print only the trajectory, as JSON")
     ] = False,
-    model: Model = SHIPPED_PLANNER,
+    model: Model = None,
     planner: PlannerOption = None,
     tools: ToolNames = None,
-    max_steps: MaxSteps = 10,
+    max_steps: MaxSteps = None,
     index: IndexDir = None,
     searxng: Searxng = None,
     mcp: McpSpecs = None,
+    threads: Threads = None,
 ) -> None:
     """Run one request through the agent and print each step and the answer.
 
@@ -193,15 +219,12 @@ def ask_command(
     """
     from planner.agent import RunInterrupted
 
+    settings = chat_settings(model, planner, tools, max_steps, index, searxng, mcp, threads)
     console = Console(highlight=False)  # numbers in observations stay plain text
     view = None if json_output else StepView(console)
     interactive = view is not None and console.is_terminal
-    with mcp_toolset(mcp) as toolset:
-        agent = build_agent(
-            model, planner, tools, max_steps, index, searxng,
-            ask=view.ask if interactive else _no_user,
-            mcp=toolset,
-        )  # fmt: skip
+    with mcp_toolset(settings.mcp_servers) as toolset:
+        agent = build_agent(settings, ask=view.ask if interactive else _no_user, mcp=toolset)
         _refused(toolset, Console(stderr=True, highlight=False))
         if view:
             agent.subscribe(view)
@@ -224,13 +247,14 @@ HELP = """\
 
 
 def chat_command(
-    model: Model = SHIPPED_PLANNER,
+    model: Model = None,
     planner: PlannerOption = None,
     tools: ToolNames = None,
-    max_steps: MaxSteps = 10,
+    max_steps: MaxSteps = None,
     index: IndexDir = None,
     searxng: Searxng = None,
     mcp: McpSpecs = None,
+    threads: Threads = None,
 ) -> None:
     """Chat with the agent in the terminal; each step is shown as it happens.
 
@@ -243,14 +267,12 @@ def chat_command(
 
       waypoint chat --mcp "uvx mcp-server-time" --mcp http://127.0.0.1:8000/mcp
     """
+    settings = chat_settings(model, planner, tools, max_steps, index, searxng, mcp, threads)
     console = Console(highlight=False)  # numbers in observations stay plain text
     view = StepView(console)
-    with mcp_toolset(mcp) as toolset:
+    with mcp_toolset(settings.mcp_servers) as toolset:
         with console.status("loading…"):
-            agent = build_agent(
-                model, planner, tools, max_steps, index, searxng,
-                ask=view.ask, mcp=toolset,
-            )  # fmt: skip
+            agent = build_agent(settings, ask=view.ask, mcp=toolset)
         _refused(toolset, console)
         agent.subscribe(view)
         console.print(
@@ -268,6 +290,7 @@ def _refused(toolset: "McpToolset", console: Console) -> None:
 def _converse(agent: "Agent", console: Console) -> None:
     """The chat loop: a request or a slash command per line, until /quit or Ctrl-D."""
     from planner.agent import RunInterrupted
+    from waypoint.logs import error_line
 
     while True:
         try:
@@ -283,6 +306,8 @@ def _converse(agent: "Agent", console: Console) -> None:
                 agent.chat(line)
             except RunInterrupted:
                 console.print("[yellow]interrupted:[/] the finished steps are kept")
+            except Exception as e:  # whatever a tool, model or server did: the chat goes on
+                console.print(escape(error_line(e)), style="red")
 
 
 def _command(line: str, agent: "Agent", console: Console) -> bool:

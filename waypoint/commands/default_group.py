@@ -1,7 +1,7 @@
 """Command groups with a default sub-command: `waypoint quantize FILE` is `waypoint quantize
 run FILE`, `waypoint finetune DATA` is `waypoint finetune train DATA`."""
 
-import click
+import typer
 from typer.core import TyperGroup
 
 
@@ -10,7 +10,7 @@ def group_defaulting_to(command: str) -> type[TyperGroup]:
     help), starts `command`."""
 
     class DefaultGroup(TyperGroup):
-        def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
             if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
                 args = [command, *args]
             return super().parse_args(ctx, args)

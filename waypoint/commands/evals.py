@@ -6,6 +6,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from waypoint.logs import run_log
+
 app = typer.Typer(
     help="""Evaluate planners: pass, bad-task and completion rates with error bars.
 
@@ -44,11 +46,12 @@ def run_command(
     simulator: Annotated[
         str | None, Opt(help="model playing the tools for non-atlas requests (default: judge)")
     ] = None,
-    max_steps: Annotated[int | None, Opt(help="steps per request (default 10)")] = None,
+    max_steps: Annotated[int | None, Opt(min=1, help="steps per request (default 10)")] = None,
     temperature: Annotated[
-        float | None, Opt(help="model planners' sampling; 0 repeats one run (default 0.7)")
+        float | None,
+        Opt(min=0.0, help="model planners' sampling; 0 repeats one run (default 0.7)"),
     ] = None,
-    max_tokens: Annotated[int | None, Opt(help="tokens per plan (default 400)")] = None,
+    max_tokens: Annotated[int | None, Opt(min=1, help="tokens per plan (default 400)")] = None,
     seed: Annotated[int | None, Opt(help="run r samples with seed + r (default 0)")] = None,
 ) -> None:
     """Run each planner over the requests RUNS times, judge every run, store it all in OUT.
@@ -73,7 +76,10 @@ def run_command(
 
     chosen = dict(max_steps=max_steps, temperature=temperature, max_tokens=max_tokens, seed=seed)
     settings = EvalSettings(**{k: v for k, v in chosen.items() if v is not None})
-    summary = run_eval(planner, requests, runs, judge, out, settings=settings, simulator=simulator)
+    with run_log(out):
+        summary = run_eval(
+            planner, requests, runs, judge, out, settings=settings, simulator=simulator
+        )
     err.print(
         f"{summary.written} runs, {summary.judged} ratings new ({summary.skipped} already there, "
         f"{summary.failed} failed runs) in {summary.seconds:.0f} s → {out}"

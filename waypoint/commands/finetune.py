@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from waypoint.commands.default_group import group_defaulting_to
+from waypoint.logs import run_log
 
 app = typer.Typer(
     cls=group_defaulting_to("train"),
@@ -76,7 +77,8 @@ def train_command(
     from finetune.train import train  # heavy (torch, transformers): after the cheap checks
 
     console = Console(stderr=True)
-    result = train(settings, resume=resume, console=console)
+    with run_log(out):
+        result = train(settings, resume=resume, console=console)
     first, last = result.val_losses[0][1], result.val_losses[-1][1]
     console.print(
         f"done: {result.steps} steps, validation loss {first:.4f} → {last:.4f}, "

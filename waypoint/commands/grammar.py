@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from schemas.errors import WaypointError
+from schemas.errors import WaypointError, validation_problem
 
 app = typer.Typer(help="Compile Pydantic models and JSON Schemas to GBNF.", no_args_is_help=True)
+OPTIONS = {"whitespace": "whitespace", "max_string_length": "max-string", "max_items": "max-items"}
 
 
 def load_schema(source: str) -> Any:
@@ -39,26 +40,40 @@ def compile_command(
     whitespace: Annotated[str, typer.Option(help="compact or flexible")] = "compact",
     max_string: Annotated[int, typer.Option(help="cap for strings without maxLength")] = 512,
     max_items: Annotated[int, typer.Option(help="cap for arrays without maxItems")] = 64,
-    strict: Annotated[bool, typer.Option(help="refuse unknown keywords")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="refuse a schema the grammar would not enforce in full")
+    ] = False,
 ) -> None:
-    """Print (or write) the GBNF grammar for a schema.
+    """Print (or write) the GBNF grammar for a schema, and what it cannot enforce of it
+    (warnings on stderr; --strict refuses such a schema instead).
 
     Examples:
 
       waypoint grammar compile schemas/examples/plan.json
 
-      waypoint grammar compile schemas.rating:Rating --out rating.gbnf
+      waypoint grammar compile schemas.rating:Rating --out rating.gbnf --strict
     """
+    from pydantic import ValidationError
+
+    from models.structured import refuse_warnings
     from schemas.grammar import GrammarOptions, compile_grammar
 
-    options = GrammarOptions(
-        whitespace=whitespace, max_string_length=max_string, max_items=max_items, strict=strict
-    )
+    given = {"whitespace": whitespace, "max_string_length": max_string, "max_items": max_items}
+    try:
+        options = GrammarOptions(strict=strict, **given)
+    except ValidationError as e:
+        field, _, problem = validation_problem(e).partition(": ")
+        raise WaypointError(f"--{OPTIONS.get(field, field)}: {problem}") from e
     grammar = compile_grammar(load_schema(schema), options)
+    if strict:
+        refuse_warnings(grammar, schema)
     for warning in grammar.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if out is None:
         typer.echo(grammar.gbnf, nl=False)
-    else:
+        return
+    try:
         out.write_text(grammar.gbnf)
-        typer.echo(f"wrote {out} ({len(grammar.gbnf.splitlines())} rules)", err=True)
+    except OSError as e:
+        raise WaypointError(f"cannot write {out}: {e.strerror}") from e
+    typer.echo(f"wrote {out} ({len(grammar.gbnf.splitlines())} rules)", err=True)

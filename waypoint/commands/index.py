@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from schemas.errors import WaypointError
+
 app = typer.Typer(help="Build and query local search indexes.", no_args_is_help=True)
 
 
@@ -28,8 +30,13 @@ def build_command(
     from schemas.progress import counted_progress
     from tools.retrieval.corpus import read_articles, split_passages
     from tools.retrieval.embedder import Embedder
-    from tools.retrieval.index import build_index
+    from tools.retrieval.index import build_index, is_index
 
+    # --out is replaced as a whole: only an index (or nothing) may be there
+    if out.exists() and not out.is_dir():
+        raise WaypointError(f"--out {out} is a file; name a folder for the index")
+    if out.is_dir() and any(out.iterdir()) and not is_index(out):
+        raise WaypointError(f"--out {out} holds files but is not an index; name another folder")
     console = Console(stderr=True)
     articles = list(read_articles(corpus))
     passages = list(split_passages(articles, max_words))

@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from models.bundled import SHIPPED_PLANNER
 from waypoint.commands.agent import (
     IndexDir,
     MaxSteps,
@@ -12,9 +11,11 @@ from waypoint.commands.agent import (
     Model,
     PlannerOption,
     Searxng,
+    Threads,
     ToolNames,
     _no_user,
     build_agent,
+    chat_settings,
     mcp_toolset,
 )
 
@@ -26,13 +27,14 @@ app = typer.Typer(help="waypoint for MCP clients.", no_args_is_help=True)
 
 @app.command("serve")
 def serve_command(
-    model: Model = SHIPPED_PLANNER,
+    model: Model = None,
     planner: PlannerOption = None,
     tools: ToolNames = None,
-    max_steps: MaxSteps = 10,
+    max_steps: MaxSteps = None,
     index: IndexDir = None,
     searxng: Searxng = None,
     mcp: McpSpecs = None,
+    threads: Threads = None,
 ) -> None:
     """Serve MCP over stdio: `ask` (a request in; the answer, status and steps out) and
     `compile_grammar` (a JSON Schema in, its GBNF grammar out).
@@ -50,12 +52,10 @@ def serve_command(
     """
     from planner.mcp_server import agent_server
 
-    with mcp_toolset(mcp) as toolset:
+    settings = chat_settings(model, planner, tools, max_steps, index, searxng, mcp, threads)
+    with mcp_toolset(settings.mcp_servers) as toolset:
 
         def make_agent() -> "Agent":
-            return build_agent(
-                model, planner, tools, max_steps, index, searxng,
-                ask=_no_user, mcp=toolset,
-            )  # fmt: skip
+            return build_agent(settings, ask=_no_user, mcp=toolset)
 
         agent_server(make_agent).run()

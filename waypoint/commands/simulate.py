@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 
 from schemas.errors import WaypointError
+from waypoint.logs import run_log
 
 if TYPE_CHECKING:
     from finetune.resumable import RunSummary
@@ -37,7 +38,7 @@ TeacherOption = Annotated[
     str | None, typer.Option("--teacher", help="teacher model name or GGUF path (llm world)")
 ]
 WorkersOption = Annotated[
-    int, typer.Option("--workers", help="parallel runs; >1 only for a teacher behind HTTP")
+    int, typer.Option("--workers", min=1, help="parallel runs; >1 only for a teacher behind HTTP")
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="world / generation seed")]
 DEFAULT_OUT = Path("runs/simulate")
@@ -60,6 +61,7 @@ def _teacher(name: str | None, workers: int = 1) -> "ChatModel | None":
         raise WaypointError(
             "--workers > 1 needs a teacher behind HTTP; an in-process model runs one call at a time"
         )
+    model.check()
     return model
 
 
@@ -77,7 +79,7 @@ def _report(summary: "RunSummary", what: str, path: Path) -> None:
 def requests_command(
     world: WorldOption = "atlas",
     out: OutOption = DEFAULT_OUT,
-    count: Annotated[int, typer.Option("--count", "-n", help="how many requests")] = 1000,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="how many requests")] = 1000,
     seed: SeedOption = 0,
     phrasings: Annotated[
         str, typer.Option(help="atlas: train, heldout (unseen wordings, for evals) or all")
@@ -101,15 +103,17 @@ def requests_command(
 
     if phrasings not in ("train", "heldout", "all"):
         raise WaypointError(f"--phrasings must be train, heldout or all, not {phrasings!r}")
-    made = simulate_requests(
-        _world(world),
-        out,
-        count,
-        seed=seed,
-        phrasings=cast("PhrasingSplit", phrasings),
-        teacher=_teacher(teacher),
-        max_similarity=max_similarity,
-    )
+    chosen = _world(world)
+    with run_log(out):
+        made = simulate_requests(
+            chosen,
+            out,
+            count,
+            seed=seed,
+            phrasings=cast("PhrasingSplit", phrasings),
+            teacher=_teacher(teacher),
+            max_similarity=max_similarity,
+        )
     path = out / REQUESTS
     console.print(f"{len(made)} requests → {path}", highlight=False)
 
@@ -120,7 +124,9 @@ def trajectories_command(
     out: OutOption = DEFAULT_OUT,
     teacher: TeacherOption = None,
     workers: WorkersOption = 1,
-    max_steps: Annotated[int, typer.Option(help="steps before a run counts as incomplete")] = 10,
+    max_steps: Annotated[
+        int, typer.Option(min=1, help="steps before a run counts as incomplete")
+    ] = 10,
     no_answer: Annotated[float, typer.Option(help="llm: chance a tool returns nothing")] = 0.1,
     partial: Annotated[float, typer.Option(help="llm: chance a tool answers in part")] = 0.1,
     seed: SeedOption = 0,
@@ -135,16 +141,18 @@ def trajectories_command(
     """
     from finetune.simulation import TRAJECTORIES, simulate_trajectories
 
-    summary = simulate_trajectories(
-        _world(world),
-        out,
-        teacher=_teacher(teacher, workers),
-        workers=workers,
-        max_steps=max_steps,
-        no_answer=no_answer,
-        partial=partial,
-        seed=seed,
-    )
+    chosen = _world(world)
+    with run_log(out):
+        summary = simulate_trajectories(
+            chosen,
+            out,
+            teacher=_teacher(teacher, workers),
+            workers=workers,
+            max_steps=max_steps,
+            no_answer=no_answer,
+            partial=partial,
+            seed=seed,
+        )
     _report(summary, "trajectories", out / TRAJECTORIES)
 
 
@@ -165,8 +173,10 @@ def judge_command(
     """
     from finetune.simulation import RATINGS, simulate_judge
 
-    model = _teacher(teacher, workers)
-    summary = simulate_judge(_world(world), out, teacher=model, workers=workers)
+    chosen = _world(world)
+    with run_log(out):
+        model = _teacher(teacher, workers)
+        summary = simulate_judge(chosen, out, teacher=model, workers=workers)
     _report(summary, "ratings", out / RATINGS)
 
 
@@ -191,8 +201,10 @@ def package_command(
     from finetune.package import stats_table
     from finetune.simulation import DATASET, simulate_package
 
-    dataset = simulate_package(
-        _world(world), out, min_rating=min_rating, val_fraction=val_fraction, seed=seed
-    )
+    chosen = _world(world)
+    with run_log(out):
+        dataset = simulate_package(
+            chosen, out, min_rating=min_rating, val_fraction=val_fraction, seed=seed
+        )
     Console().print(stats_table(dataset.stats))
     console.print(f"dataset → {out / DATASET}", highlight=False)

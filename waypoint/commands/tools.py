@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from waypoint.commands.agent import IndexDir, McpSpecs, Searxng, mcp_toolset
+from waypoint.commands.agent import IndexDir, McpSpecs, Searxng, chat_settings, mcp_toolset
 
 if TYPE_CHECKING:
     from tools.base import Tool
@@ -41,10 +41,11 @@ def list_command(mcp: McpSpecs = None, index: IndexDir = None, searxng: Searxng 
     from tools.context import ToolContext
     from tools.registry import TOOLS, load_tools, tool_class
 
+    settings = chat_settings(index=index, searxng=searxng, mcp=mcp)
     console = Console(highlight=False)
-    context = ToolContext(searxng_url=searxng, index_dir=index)
+    context = ToolContext(searxng_url=settings.searxng_url, index_dir=settings.index)
     table = Table("tool", "source", "description", box=None, header_style="bold")
-    with mcp_toolset(mcp) as toolset:
+    with mcp_toolset(settings.mcp_servers) as toolset:
         tools = load_tools(context, mcp=toolset)
         for tool in tools:
             table.add_row(f"[magenta]{tool.name}[/]", tool_source(tool), escape(tool.description))
