@@ -22,7 +22,8 @@ class Thing(BaseModel):
 """
 
 
-def test_a_run_folder_keeps_the_log_and_the_traceback(tmp_path):
+def test_a_run_folder_keeps_the_log_and_the_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("WAYPOINT_HOME", str(tmp_path / "home"))
     configure()
     with pytest.raises(RuntimeError), run_log(tmp_path / "run") as path:
         logging.getLogger("finetune.train").info("step 1 of 2")
@@ -32,7 +33,7 @@ def test_a_run_folder_keeps_the_log_and_the_traceback(tmp_path):
     assert path == tmp_path / "run" / LOG_FILE
     assert "INFO finetune.train: step 1 of 2" in text
     assert "Traceback" in text and "RuntimeError: a bug" in text
-    assert log_path() != path  # records go back to the home log afterwards
+    assert log_path() == tmp_path / "home" / "logs" / LOG_FILE  # the home log's again
 
 
 def test_an_internal_error_is_one_line_and_its_traceback_is_in_the_log(tmp_path):

@@ -106,9 +106,13 @@ def terminal_level(verbose: bool) -> int:
 
 
 def configure(verbose: bool = False) -> None:
-    """The terminal at its level and the home log file; calling it again sets the level."""
+    """The terminal at its level and the home log file (looked up again: WAYPOINT_HOME may
+    have changed); calling it again sets the level."""
     root = logging.getLogger()
     _terminal.setLevel(terminal_level(verbose))
+    root.removeHandler(_files[0])
+    _files[0].close()
+    _files[0] = _LazyFile()
     for handler in (_terminal, _files[0]):
         if handler not in root.handlers:
             root.addHandler(handler)
