@@ -66,8 +66,9 @@ def refuse_warnings(grammar: Grammar, name: str) -> None:
 
 
 def _key(schema: Schema) -> type[BaseModel] | str:
-    """A Pydantic class is its own key; a dict is keyed by its canonical JSON text."""
-    return schema if isinstance(schema, type) else json.dumps(schema, sort_keys=True)
+    """A Pydantic class is its own key; a dict is keyed by its JSON text, keys in their
+    order: the grammar writes properties in that order, so it is part of the schema."""
+    return schema if isinstance(schema, type) else json.dumps(schema)
 
 
 @lru_cache(maxsize=256)
