@@ -99,7 +99,8 @@ class Recording(ChatModel):
 def test_search_internet_reads_the_pages_and_quotes_them(searxng):
     SearxngStandIn.queries.clear()
     task = "Find out when the Zorblat festival is held"
-    observation = SearchInternet(searxng).run("When is the Zorblat festival?", task, Scratchpad())
+    tool = SearchInternet(searxng, fetch_private=True)  # the pages are on loopback too
+    observation = tool.run("When is the Zorblat festival?", task, Scratchpad())
     assert SearxngStandIn.queries == [task]
     assert "Zorblat festival: " in observation.text
     assert (
@@ -111,11 +112,19 @@ def test_search_internet_reads_the_pages_and_quotes_them(searxng):
 def test_a_summarizer_model_condenses_the_pages(chat_model, searxng):
     model = Recording(chat_model)
     task = "Find out when the Zorblat festival is held"
-    observation = SearchInternet(searxng, summarizer=model).run("When?", task, Scratchpad())
+    tool = SearchInternet(searxng, summarizer=model, fetch_private=True)
+    observation = tool.run("When?", task, Scratchpad())
     answer, _, sources = observation.text.rpartition(" (sources: ")
     assert answer.strip() and "Zorblat festival" in sources
     [prompt] = model.prompts
     assert "held every April in the town of Quenton" in prompt
+
+
+def test_pages_on_this_machine_are_not_read_unless_allowed(searxng):
+    task = "Find out when the Zorblat festival is held"
+    observation = SearchInternet(searxng).run("When?", task, Scratchpad())
+    assert "A spring festival in Quenton." in observation.text  # the engine's snippet
+    assert "held every April" not in observation.text  # the loopback page itself
 
 
 def test_the_client_parses_searxng_json(searxng):

@@ -29,6 +29,7 @@ class ToolContext:
     home: Path = field(default_factory=waypoint_home)  # outbox/, calendar/, indexes/ go here
     searxng_url: str | None = field(default_factory=lambda: os.environ.get("WAYPOINT_SEARXNG_URL"))
     index_dir: Path | None = None  # None: the bundled corpus, indexed under `home` on first use
+    fetch_private: bool = False  # search_internet may read pages on this machine's networks
     ask: AskUser = terminal_ask
 
     def require_model(self, tool: str) -> ChatModel:

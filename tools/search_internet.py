@@ -4,8 +4,10 @@ The pages are split into passages, and the ones nearest to the task (by embeddin
 them the search engines' snippets, are returned verbatim with their titles (or condensed by
 a summarizer model where one is configured; see `tools.search_results`). The SearXNG URL
 comes from the context (`WAYPOINT_SEARXNG_URL`); without one the tool says so instead of guessing.
+Pages are read only from public addresses (`tools.url_policy`), unless `fetch_private`.
 """
 
+import logging
 from typing import Self
 
 import httpx
@@ -20,9 +22,13 @@ from tools.retrieval.corpus import Article, Passage, split_passages
 from tools.retrieval.embedder import shared_embedder
 from tools.search_results import search_result
 from tools.searxng import SearchResult, Searxng
+from tools.url_policy import UrlRefused, guarded_client
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE_BYTES = 2_000_000
 PAGE_PASSAGE_WORDS = 120
+USER_AGENT = "waypoint (a local planning agent)"
 _NO_URL = "no SearXNG URL is configured: set WAYPOINT_SEARXNG_URL (e.g. http://localhost:8080)"
 
 
@@ -38,14 +44,18 @@ class SearchInternet(Tool):
         pages: int = 3,
         k: int = 2,
         timeout: float = 10.0,
+        fetch_private: bool = False,
     ) -> None:
         self.summarizer = summarizer
         self.searxng_url = searxng_url
         self.pages, self.k, self.timeout = pages, k, timeout
+        self.fetch_private = fetch_private
 
     @classmethod
     def from_context(cls, context: ToolContext) -> Self:
-        return cls(context.searxng_url, summarizer=context.summarizer)
+        return cls(
+            context.searxng_url, summarizer=context.summarizer, fetch_private=context.fetch_private
+        )
 
     @classmethod
     def unavailable(cls, context: ToolContext) -> str | None:
@@ -54,10 +64,12 @@ class SearchInternet(Tool):
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
         if not self.searxng_url:
             raise ToolError(_NO_URL)
-        headers = {"User-Agent": "waypoint (a local planning agent)"}
-        with httpx.Client(timeout=self.timeout, follow_redirects=True, headers=headers) as client:
-            results = Searxng(self.searxng_url, client).search(task)[: self.pages]
-            passages = [p for result in results for p in _passages(client, result)]
+        options = {"timeout": self.timeout, "headers": {"User-Agent": USER_AGENT}}
+        with httpx.Client(**options) as searxng:  # the instance the user configured
+            results = Searxng(self.searxng_url, searxng).search(task)[: self.pages]
+        pages = guarded_client(allow_private=self.fetch_private, follow_redirects=True, **options)
+        with pages:  # where the results point: anywhere on the web
+            passages = [p for result in results for p in _passages(pages, result)]
         if not passages:
             return Observation(text=f"The internet search found nothing for {task!r}.")
         nearest = _nearest(task, passages, self.k)
@@ -85,8 +97,9 @@ def _page_text(client: httpx.Client, url: str) -> str:
                 if len(body) >= MAX_PAGE_BYTES:
                     break
             encoding = response.encoding or "utf-8"
-    except httpx.HTTPError:
-        return ""  # one unreadable page should not sink the search
+    except (httpx.HTTPError, UrlRefused) as e:
+        log.info("page %s not read: %s", url, e)
+        return ""  # one unreadable (or refused) page should not sink the search
     text = body.decode(encoding, errors="replace")
     if "html" in kind:
         return html_to_text(text)[1]

@@ -50,6 +50,11 @@ class ChatSettings(BaseSettings):
     max_steps: int = Field(10, ge=1, description="steps before a request ends incomplete")
     index: Path | None = Field(None, description="index folder for search_wikipedia")
     searxng_url: str | None = Field(None, description="SearXNG instance for search_internet")
+    fetch_private: bool = Field(
+        False,
+        description="let search_internet read pages on loopback and private networks (it reads "
+        "only public addresses otherwise, redirects included)",
+    )
     threads: int | None = Field(
         None, ge=1, description="llama.cpp threads for an in-process model; None: its choice"
     )

@@ -116,8 +116,9 @@ def build_agent(
     model = load_chat_model(settings.model, **settings.model_options(remote))
     model.check()
     context = ToolContext(
-        model=model, searxng_url=settings.searxng_url, index_dir=settings.index, ask=ask
-    )
+        model=model, searxng_url=settings.searxng_url, index_dir=settings.index, ask=ask,
+        fetch_private=settings.fetch_private,
+    )  # fmt: skip
     tools = load_tools(context, settings.tools, mcp)
     kind = settings.planner or planner_prompt(settings.model)
     return Agent(PLANNERS[kind](model, tools), tools, settings.max_steps)
