@@ -126,7 +126,7 @@ def test_a_taken_name_is_qualified_with_the_server(toolset):
     ],
 )
 def test_the_bundled_model_fills_enum_and_nested_arguments(tools, tool, task):
-    arguments = tools[tool].arguments(task, task, Scratchpad())
+    arguments = tools[tool].derive(task, task, Scratchpad())
     jsonschema.validate(arguments, tools[tool].input_schema)  # valid by construction
     assert set(arguments) <= set(tools[tool].input_schema["properties"])  # no stray keys
     observation = tools[tool].run(task, task, Scratchpad())

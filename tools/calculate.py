@@ -14,9 +14,9 @@ from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools import prompts
 from tools.arithmetic import FUNCTIONS, evaluate, find_expression, format_number
-from tools.base import Observation, Tool, ToolError
+from tools.base import Observation, ToolError
 from tools.context import ToolContext
-from tools.function_calling import derive_arguments
+from tools.function_calling import ArgumentTool
 
 
 class Expression(BaseModel):
@@ -26,8 +26,10 @@ class Expression(BaseModel):
     )
 
 
-class Calculate(Tool):
+class Calculate(ArgumentTool):
     name = "calculate"
+    argument_schema = Expression
+    argument_tokens = 96
     description = (
         "Computes a number from an arithmetic task that states the numbers, "
         "e.g. 'Multiply 17 by 23' or 'Subtract 1889 from 2024'."
@@ -41,15 +43,16 @@ class Calculate(Tool):
         return cls(context.model)
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
-        expression = find_expression(task) or self._derive(request, task, scratchpad)
-        return Observation(text=f"{expression} = {format_number(evaluate(expression))}")
-
-    def _derive(self, request: str, task: str, scratchpad: Scratchpad) -> str:
+        found = find_expression(task)
+        if found is not None:
+            return self.execute(Expression.model_construct(expression=found))
         if self.model is None:
             raise ToolError(f"no arithmetic expression in the task {task!r}")
-        notes = prompts.EXPRESSION_NOTES.format(functions=", ".join(FUNCTIONS))
-        arguments = derive_arguments(
-            self.model, Expression, tool=self.name, description=self.description,
-            request=request, task=task, scratchpad=scratchpad, notes=notes, max_tokens=96,
-        )  # fmt: skip
-        return arguments.expression
+        return self.execute(self.derive(request, task, scratchpad))
+
+    def argument_notes(self) -> str:
+        return prompts.EXPRESSION_NOTES.format(functions=", ".join(FUNCTIONS))
+
+    def execute(self, arguments: Expression) -> Observation:
+        value = format_number(evaluate(arguments.expression))
+        return Observation(text=f"{arguments.expression} = {value}")

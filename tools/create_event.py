@@ -17,10 +17,10 @@ from pydantic import BaseModel, Field, ValidationError
 from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools import prompts
-from tools.base import Observation, Tool, ToolError
+from tools.base import Observation, ToolError
 from tools.context import ToolContext
 from tools.files import write_new
-from tools.function_calling import derive_arguments
+from tools.function_calling import ArgumentTool
 from tools.ics import event_ics
 
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -73,8 +73,10 @@ def parse_event(task: str) -> Event:
         raise ToolError(f"cannot create this event: {e.errors()[0]['msg']}") from e
 
 
-class CreateEvent(Tool):
+class CreateEvent(ArgumentTool):
     name = "create_event"
+    argument_schema = Event
+    argument_tokens = 160
     description = (
         "Creates a calendar event; the task gives what, the date (YYYY-MM-DD) and, where "
         "known, the time and the place."
@@ -96,7 +98,15 @@ class CreateEvent(Tool):
         except ToolError:
             if self.model is None:
                 raise
-            event = self._derive(request, task, scratchpad)
+            event = self.derive(request, task, scratchpad)
+        return self.execute(event, task)
+
+    def argument_notes(self) -> str:
+        today = dt.date.today()
+        return prompts.EVENT_NOTES.format(today=f"{today:%A} {today.isoformat()}")
+
+    def execute(self, event: Event, task: str = "") -> Observation:
+        """Write the event; `task`, where given, becomes its description."""
         where = f" in {event.location}" if event.location else ""
         when = f"{event.date} at {event.start_time}"
         text = f"Event '{event.title}' on {when}{where} is in the calendar."
@@ -107,12 +117,3 @@ class CreateEvent(Tool):
             )
             text += f" ({write_new(self.calendar, event.title, '.ics', ics)})"
         return Observation(text=text)
-
-    def _derive(self, request: str, task: str, scratchpad: Scratchpad) -> Event:
-        assert self.model is not None
-        today = dt.date.today()
-        return derive_arguments(
-            self.model, Event, tool=self.name, description=self.description,
-            request=request, task=task, scratchpad=scratchpad, max_tokens=160,
-            notes=prompts.EVENT_NOTES.format(today=f"{today:%A} {today.isoformat()}"),
-        )  # fmt: skip

@@ -6,6 +6,7 @@ JSON Schema an MCP server declares), and validates what comes back. A model fail
 becomes a ToolError so the agent shows it to the planner.
 """
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, TypeVar, overload
 
@@ -16,7 +17,7 @@ from models.structured import schema_name
 from schemas.chat import Message, system, user
 from schemas.trajectory import Scratchpad
 from tools import prompts
-from tools.base import ToolError
+from tools.base import Observation, Tool, ToolError
 
 T = TypeVar("T", bound=BaseModel)
 JsonSchema = dict[str, Any]
@@ -67,18 +68,7 @@ def context_message(request: str, task: str, scratchpad: Scratchpad) -> Message:
     )
 
 
-@overload
-def derive_arguments(
-    model: ChatModel, schema: type[T], *, tool: str, description: str, request: str,
-    task: str, scratchpad: Scratchpad, notes: str = "", max_tokens: int = 256,
-) -> T: ...  # fmt: skip
-@overload
-def derive_arguments(
-    model: ChatModel, schema: JsonSchema, *, tool: str, description: str, request: str,
-    task: str, scratchpad: Scratchpad, notes: str = "", max_tokens: int = 256,
-) -> dict[str, Any]: ...  # fmt: skip
-def derive_arguments(
-    model: ChatModel,
+def argument_messages(
     schema: Schema,
     *,
     tool: str,
@@ -87,11 +77,41 @@ def derive_arguments(
     task: str,
     scratchpad: Scratchpad,
     notes: str = "",
-    max_tokens: int = 256,
-) -> Any:
-    """The arguments of `tool` for this task, derived by the model under `schema`."""
+) -> list[Message]:
+    """The conversation a tool's model answers with the arguments: what a trained tool
+    caller learns from, too."""
     instructions = prompts.ARGUMENTS_SYSTEM.format(
         tool=tool, description=description, fields=describe_fields(schema), notes=notes
     )
-    messages = [system(instructions), context_message(request, task, scratchpad)]
-    return structured(model, schema, messages, max_tokens=max_tokens)
+    return [system(instructions), context_message(request, task, scratchpad)]
+
+
+class ArgumentTool(Tool):
+    """A tool that acts on arguments: `execute` carries a call out, and `derive` has the
+    tool's model write the call for a task (under `argument_schema`), where no rule of the
+    tool reads the task. The split lets a call be judged, explored and learned apart from
+    how its arguments were found (`tools.calls`, `finetune.exploration`)."""
+
+    argument_schema: Schema
+    argument_tokens: int = 256
+    model: ChatModel | None = None
+
+    def argument_notes(self) -> str:
+        """What the model should know besides the fields (formats, today's date)."""
+        return ""
+
+    def argument_prompt(self, request: str, task: str, scratchpad: Scratchpad) -> list[Message]:
+        return argument_messages(
+            self.argument_schema, tool=self.name, description=self.description,
+            request=request, task=task, scratchpad=scratchpad, notes=self.argument_notes(),
+        )  # fmt: skip
+
+    def derive(self, request: str, task: str, scratchpad: Scratchpad) -> Any:
+        if self.model is None:
+            raise ToolError(f"{self.name} needs a model to read the task {task!r}")
+        prompt = self.argument_prompt(request, task, scratchpad)
+        return structured(self.model, self.argument_schema, prompt, max_tokens=self.argument_tokens)
+
+    @abstractmethod
+    def execute(self, arguments: Any) -> Observation:
+        """Carry out the call; a ToolError says why it could not be done."""

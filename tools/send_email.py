@@ -17,10 +17,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
-from tools.base import Observation, Tool, ToolError
+from tools.base import Observation, ToolError
 from tools.context import ToolContext
 from tools.files import write_new
-from tools.function_calling import derive_arguments
+from tools.function_calling import ArgumentTool
 
 # Bounded by the pattern itself: the grammar cannot combine a pattern with maxLength.
 ADDRESS = r"^[A-Za-z0-9._+-]{1,40}@[A-Za-z0-9-]{1,40}(\.[A-Za-z0-9-]{1,20}){1,3}$"
@@ -53,8 +53,10 @@ def parse_email(task: str) -> Email:
         raise ToolError(f"cannot send this e-mail: {e.errors()[0]['msg']}") from e
 
 
-class SendEmail(Tool):
+class SendEmail(ArgumentTool):
     name = "send_email"
+    argument_schema = Email
+    argument_tokens = 320
     description = (
         "Sends an email; the task gives the recipient's address and what the message says."
     )
@@ -75,10 +77,10 @@ class SendEmail(Tool):
         except ToolError:
             if self.model is None or _ADDRESS_IN_TEXT.search(task) is None:
                 raise
-            email = derive_arguments(
-                self.model, Email, tool=self.name, description=self.description,
-                request=request, task=task, scratchpad=scratchpad, max_tokens=320,
-            )  # fmt: skip
+            email = self.derive(request, task, scratchpad)
+        return self.execute(email)
+
+    def execute(self, email: Email) -> Observation:
         text = f"E-mail to {email.to} with the subject '{email.subject}' is in the outbox."
         if self.outbox is not None:
             path = write_new(self.outbox, email.subject, ".eml", _message(email).as_string())

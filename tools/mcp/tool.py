@@ -15,8 +15,8 @@ from typing import Any
 from models.chat_model import ChatModel
 from models.structured import grammar_for
 from schemas.trajectory import Scratchpad
-from tools.base import Observation, Tool, ToolError
-from tools.function_calling import derive_arguments
+from tools.base import Observation, ToolError
+from tools.function_calling import ArgumentTool
 from tools.mcp.arguments import argument_schema
 from tools.mcp.connection import McpConnection, McpError
 
@@ -25,7 +25,9 @@ OBSERVATION_CHARS = 2000  # a server may return whole files; a small planner nee
 ARGUMENT_TOKENS = 512
 
 
-class McpTool(Tool):
+class McpTool(ArgumentTool):
+    argument_tokens = ARGUMENT_TOKENS
+
     def __init__(
         self,
         connection: McpConnection,
@@ -55,7 +57,9 @@ class McpTool(Tool):
         return bool(self.input_schema.get("properties") or self.input_schema.get("required"))
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
-        arguments = self.arguments(request, task, scratchpad)
+        return self.execute(self.derive(request, task, scratchpad))
+
+    def execute(self, arguments: dict[str, Any]) -> Observation:
         try:
             result = self.connection.call_tool(self.remote_name, arguments)
         except McpError as e:
@@ -65,15 +69,13 @@ class McpTool(Tool):
             raise ToolError(f"{self.name} failed: {text or 'the server gave no reason'}")
         return Observation(text=_clip(text) or f"{self.name} returned nothing")
 
-    def arguments(self, request: str, task: str, scratchpad: Scratchpad) -> dict[str, Any]:
+    def derive(self, request: str, task: str, scratchpad: Scratchpad) -> dict[str, Any]:
+        """The call's arguments, by the model under the tool's argument schema."""
         if not self.takes_arguments:
             return {}
         if self.model is None:
             raise ToolError(f"the tool {self.name} needs a chat model for its arguments")
-        return derive_arguments(
-            self.model, self.argument_schema, tool=self.name, description=self.description,
-            request=request, task=task, scratchpad=scratchpad, max_tokens=ARGUMENT_TOKENS,
-        )  # fmt: skip
+        return super().derive(request, task, scratchpad)
 
 
 def short_description(remote: Any) -> str:
