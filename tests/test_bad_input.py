@@ -68,6 +68,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("models-run-empty-plan", ["models", "run", "smollm2-135m", "hi", "--plan", ","],
      "--plan"),
     ("models-pull-unknown", ["models", "pull", "nosuch-model"], "nosuch-model"),
+    ("models-run-decoder", ["models", "run", "smollm2-135m", "hi", "--decoder", "turbo"],
+     "unknown decoder 'turbo'"),
     ("models-bad-user-registry", ["models", "list", "@WAYPOINT_HOME={d}/bad-home"],
      "models.toml"),
     # simulate
