@@ -15,6 +15,7 @@ from typing import Self
 from pydantic import BaseModel, Field, ValidationError
 
 from models.chat_model import ChatModel
+from schemas.errors import validation_problem
 from schemas.trajectory import Scratchpad
 from tools import prompts
 from tools.base import Observation, ToolError
@@ -70,7 +71,7 @@ def parse_event(task: str) -> Event:
             location=placed.group("place").strip() if placed else "",
         )
     except ValidationError as e:
-        raise ToolError(f"cannot create this event: {e.errors()[0]['msg']}") from e
+        raise ToolError(f"cannot create this event: {validation_problem(e)}") from e
 
 
 class CreateEvent(ArgumentTool):

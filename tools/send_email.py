@@ -16,6 +16,7 @@ from typing import Self
 from pydantic import BaseModel, Field, ValidationError
 
 from models.chat_model import ChatModel
+from schemas.errors import validation_problem
 from schemas.trajectory import Scratchpad
 from tools.base import Observation, ToolError
 from tools.context import ToolContext
@@ -50,7 +51,7 @@ def parse_email(task: str) -> Email:
     try:
         return Email(to=found.group(), subject=subject[:1].upper() + subject[1:], body=body)
     except ValidationError as e:
-        raise ToolError(f"cannot send this e-mail: {e.errors()[0]['msg']}") from e
+        raise ToolError(f"cannot send this e-mail: {validation_problem(e)}") from e
 
 
 class SendEmail(ArgumentTool):
