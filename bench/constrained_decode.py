@@ -1,22 +1,25 @@
 """Constrained decoding speed: (a) unconstrained, (b) llama-cpp-python's grammar path (the
-`plain` decoder), (c) the `fast` decoder — same model, same planner prompts, greedy.
+`plain` decoder), (c) the `exact` decoder (lazy grammar check, forced text token by token),
+(d) the `fast` decoder (forced text in batches where that pays) — same model, same planner
+prompts, greedy.
 
-Each prompt is decoded by (b) and (c) under the planner's Plan grammar to its end (their
-outputs must be identical), and by (a) without a grammar for as many tokens as (b) produced.
-The prompt is cached before timing, so the clock covers the tokens: from the call to the last
-token, and for (b) and (c) on to the end of generation (which (b) learns from one more forward
-pass, and (c) from its grammar). Runs are interleaved; figures are medians over repeats, and
-ratios are medians of ratios measured side by side within a repeat.
+Each prompt is decoded by (b), (c) and (d) under the planner's Plan grammar to its end, and by
+(a) without a grammar for as many tokens as (b) produced. (c) must give (b)'s output token for
+token; (d) may differ where the model would have spelled forced text otherwise, and the share
+of identical plans is reported. A rate is the plain plan's tokens over a variant's time for
+the same prompt. The prompt is cached before timing, so the clock covers the tokens: from the
+call to the last token, and for (b)-(d) on to the end of generation (which (b) learns from one
+more forward pass, and (c) and (d) from their grammar). Runs are interleaved; figures are
+medians over repeats, and ratios are medians of ratios measured side by side in a repeat.
 
-By default both attention settings run. Without flash attention (the model's default) batched
-logits differ from one-token logits, so the fast decoder checks its grammar lazily but
-evaluates one token per forward pass. With flash attention batched verification of grammar
-drafts is exact; `fast` uses it only where a batch is measured to cost well under its tokens
-one by one, and `fast_batched_drafts` always, to show what drafts do on this machine. The last
-line printed is JSON; its top-level ratios are those of `fast` in the first setting.
+By default both attention settings run (flash attention changes what a pass costs on a CPU).
+The last line printed is JSON; its top-level ratios are those of `fast` in the first setting.
+With --plans N, N planner prompts of the atlas world (zero-shot and fine-tuned, at every step
+of their solutions: bench/planner_prompts.py) are decoded by (b) and (d) as well: the share
+of identical greedy plans, and the speed of each.
 
     python bench/constrained_decode.py
-    python bench/constrained_decode.py --threads 2 --repeats 7 --attention off
+    python bench/constrained_decode.py --threads 1 --repeats 3 --attention off --plans 200
 """
 
 import argparse
@@ -32,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import llama_cpp
+from planner_prompts import planner_prompts
 
 from models.decoding import Decoder, PlainDecoder, Sampling
 from models.fast_decoding import FastDecoder
@@ -110,26 +114,24 @@ def timed(
 class Setting:
     """One attention setting: a model, its prompts, and the variants timed on them."""
 
-    def __init__(self, name: str, model: LlamaCppChatModel, fast: dict[str, FastDecoder]) -> None:
-        self.name, self.model, self.fast = name, model, fast
+    def __init__(self, name: str, model: LlamaCppChatModel) -> None:
+        self.name, self.model = name, model
         self.plain = PlainDecoder()
+        self.fast = {"exact": FastDecoder(batch_forced=False), "fast": FastDecoder()}
         self.gbnf = grammar_for(plan_model(list(TOOLS)))
-        self.prompts = [
-            model.llm.tokenize(model.template.render(m).encode(), add_bos=False, special=True)
-            for m in planner_messages()
-        ]
+        self.prompts = [prompt_tokens(model, m) for m in planner_messages()]
         self.lengths: list[int] = []
-        self.identical = True
+        self.identical = dict.fromkeys(self.fast, 0)  # prompts decoded as (b) decodes them
+        self.runs = 0
 
     def warm_up(self) -> None:
         """Build the fast decoders' tables and fix each prompt's plan length."""
         for prompt in self.prompts:
-            plain = timed(self.model, self.plain, prompt, self.gbnf)
+            self.lengths.append(len(timed(self.model, self.plain, prompt, self.gbnf).tokens))
             for fast in self.fast.values():
-                self.identical &= timed(self.model, fast, prompt, self.gbnf).tokens == plain.tokens
-            self.lengths.append(len(plain.tokens))
+                timed(self.model, fast, prompt, self.gbnf)
         for fast in self.fast.values():
-            fast.stats.drafted = fast.stats.accepted = 0
+            fast.stats.forced = fast.stats.passes = 0
 
     def repeat(self) -> dict[str, float]:
         """Tokens per second of each variant over all prompts, interleaved."""
@@ -141,8 +143,9 @@ class Setting:
             seconds["plain_grammar"] += plain.seconds
             for name, fast in self.fast.items():
                 run = timed(self.model, fast, prompt, self.gbnf)
-                self.identical &= run.tokens == plain.tokens
+                self.identical[name] += run.tokens == plain.tokens
                 seconds[name] += run.seconds
+            self.runs += 1
         return {k: sum(self.lengths) / s for k, s in seconds.items()}
 
     def summary(self, rates: list[dict[str, float]]) -> dict[str, Any]:
@@ -154,7 +157,7 @@ class Setting:
 
         result: dict[str, Any] = {
             "tokens_per_repeat": sum(self.lengths),
-            "identical_greedy_output": self.identical,
+            "identical_greedy_output": self.identical["exact"] == self.runs,
             "unconstrained_tok_s": round(median("unconstrained"), 2),
             "plain_grammar_tok_s": round(median("plain_grammar"), 2),
             # What bounds a decoder without batches: a forward pass per token, where plain
@@ -163,19 +166,52 @@ class Setting:
             "plain_mask_ms": round(ms("plain_grammar") - ms("unconstrained"), 1),
         }
         for name, fast in self.fast.items():
-            stats = fast.stats
             result[name] = {
-                "batched_drafts": fast.batched,
+                "batched_forced_text": fast.batched,
                 "tok_s": round(median(name), 2),
                 "ms_per_token": round(ms(name), 1),
                 "ratio_vs_unconstrained": _ratio(rates, name, "unconstrained"),
                 "ratio_vs_plain_grammar": _ratio(rates, name, "plain_grammar"),
-                "draft_tokens": stats.drafted,
-                "draft_acceptance": round(stats.accepted / stats.drafted, 3)
-                if stats.drafted
-                else None,
+                "identical_to_plain": f"{self.identical[name]}/{self.runs}",
+                "forced_tokens": fast.stats.forced,
+                "forward_passes": fast.stats.passes,
             }
         return result
+
+
+def prompt_tokens(model: LlamaCppChatModel, messages: list[Message]) -> list[int]:
+    return model.llm.tokenize(model.template.render(messages).encode(), add_bos=False, special=True)
+
+
+def plan_share(model: LlamaCppChatModel, count: int) -> dict[str, Any]:
+    """The plain and the fast decoder on `count` atlas planner prompts: identical greedy plans,
+    and each one's speed (the plain plans' tokens over each decoder's time, in all)."""
+    plain, fast = PlainDecoder(), FastDecoder()
+    prompts = planner_prompts(model, count)
+    identical, tokens, seconds = 0, 0, {"plain_grammar": 0.0, "fast": 0.0}
+    by_planner: dict[str, list[int]] = {}
+    for prompt in prompts:
+        tokens_in = prompt_tokens(model, prompt.messages)
+        gbnf = grammar_for(prompt.schema)
+        timed(model, plain, tokens_in, None, 1)  # cache the prompt: time decoding
+        a = timed(model, plain, tokens_in, gbnf)
+        b = timed(model, fast, tokens_in, gbnf)
+        same = model.llm.detokenize(a.tokens) == model.llm.detokenize(b.tokens)
+        identical += same
+        by_planner.setdefault(prompt.planner, []).append(same)
+        tokens += len(a.tokens)
+        seconds["plain_grammar"] += a.seconds
+        seconds["fast"] += b.seconds
+    return {
+        "plans": len(prompts),
+        "identical_plans": identical,
+        "share_identical": round(identical / len(prompts), 4),
+        "share_identical_by_planner": {k: round(sum(v) / len(v), 4) for k, v in by_planner.items()},
+        "batched_forced_text": fast.batched,
+        "plain_grammar_tok_s": round(tokens / seconds["plain_grammar"], 2),
+        "fast_tok_s": round(tokens / seconds["fast"], 2),
+        "ratio_vs_plain_grammar": round(seconds["plain_grammar"] / seconds["fast"], 3),
+    }
 
 
 def _ratio(rates: list[dict[str, float]], key: str, over: str) -> float:
@@ -189,16 +225,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--attention", choices=["off", "flash", "both"], default="both")
+    parser.add_argument("--plans", type=int, default=0, help="atlas planner prompts to compare")
     args = parser.parse_args()
     settings = []
     for name in ["off", "flash"] if args.attention == "both" else [args.attention]:
         model = load_chat_model(args.model, n_threads=args.threads, flash_attn=name == "flash")
         if not isinstance(model, LlamaCppChatModel):
             parser.error(f"{args.model} is not an in-process GGUF model")
-        fast = {"fast": FastDecoder()}
-        if name == "flash":
-            fast["fast_batched_drafts"] = FastDecoder(batch_drafts=True)
-        settings.append(Setting(name, model.load(), fast))
+        settings.append(Setting(name, model.load()))
     for setting in settings:
         setting.warm_up()
     rates: dict[str, list[dict[str, float]]] = {s.name: [] for s in settings}
@@ -209,7 +243,7 @@ def main() -> None:
     for name, result in results.items():
         print(f"attention={name}: {json.dumps(result)}")
     first = results[settings[0].name]
-    headline = {
+    headline: dict[str, Any] = {
         "bench": "constrained_decode",
         "model": settings[0].model.name,
         "threads": args.threads,
@@ -217,8 +251,12 @@ def main() -> None:
         "attention": settings[0].name,
         "ratio_vs_unconstrained": first["fast"]["ratio_vs_unconstrained"],
         "ratio_vs_plain_grammar": first["fast"]["ratio_vs_plain_grammar"],
+        "exact_ratio_vs_unconstrained": first["exact"]["ratio_vs_unconstrained"],
         "identical_greedy_output": all(r["identical_greedy_output"] for r in results.values()),
     }
+    if args.plans:
+        headline["plans"] = plan_share(settings[0].model, args.plans)
+        print(f"plans: {json.dumps(headline['plans'])}")
     print(json.dumps(headline | {"settings": results}))
 
 

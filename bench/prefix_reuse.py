@@ -1,9 +1,13 @@
-"""KV-cache prefix reuse in LlamaCppChatModel: a planner's step-2 prompt, cold against warm.
+"""KV-cache prefix reuse in LlamaCppChatModel: a planner's step-2 prompt, cold against warm,
+with a tool's call in between as in an agent run.
 
 Cold: the step-2 prompt right after an unrelated prompt (nothing to reuse). Warm: the same
-prompt right after step 1, whose system prompt and request it shares, as in an agent run.
-Prompt time is the time to the first token. The last line printed is JSON; its `ratio` is
-warm / cold prompt time (lower is better).
+prompt after step 1 and then a tool's own call on the same model (an e-mail tool deriving
+its arguments), with the planner's prefix kept aside (`models.prompt_cache`). Beside it,
+the same with no prefixes kept (the tool's call overwrites the planner's), and what keeping
+costs: milliseconds to save and restore a sequence, and host memory per token. Prompt time is
+the time to the first token. The last line printed is JSON; its `ratio` is warm / cold
+prompt time (lower is better), `ratio_without_kept_prefixes` the same with none kept.
 
     python bench/prefix_reuse.py
     python bench/prefix_reuse.py --model mistral-7b-instruct-q4 --threads 8
@@ -32,6 +36,10 @@ RULES = (
     "as the request is answered."
 )
 REQUEST = "Request: e-mail the mayor of Vellmar the population of Vellmar plus that of Oskfjord."
+TOOL = (
+    "You fill in the arguments of an e-mail from a task: the recipient's address, a subject "
+    "and a body. Use only what the task says."
+)
 STEP_1 = (
     "1. task: find the population of Vellmar (search_wikipedia)\n"
     "   observation: Vellmar, a town on the Rhen, had 18,412 inhabitants in 2021; its "
@@ -52,24 +60,41 @@ def prompt_only(model: LlamaCppChatModel, messages: list[Message]) -> Completion
 def measure(model: LlamaCppChatModel, repeats: int) -> dict:
     step1, step2 = planner_prompts()
     unrelated = [user("Write a haiku about rain.")]
-    cold, warm = [], []
+    tool = [system(TOOL), user("Task: e-mail ana.lind@vellmar.example that 18,412 people live.")]
+    cache = model.prompt_cache
+    runs: dict[str, list[Completion]] = {"cold": [], "kept": [], "not_kept": []}
     for _ in range(repeats):
-        prompt_only(model, unrelated)
-        cold.append(prompt_only(model, step2))
-        prompt_only(model, step1)
-        warm.append(prompt_only(model, step2))
-    cold_ms = statistics.median(c.timings.prompt_ms for c in cold)
-    warm_ms = statistics.median(c.timings.prompt_ms for c in warm)
+        for name, keep in [("cold", 0), ("kept", 4), ("not_kept", 0)]:
+            cache.clear()  # a prompt seen in an earlier repeat is no reuse to measure
+            cache.keep = keep
+            if name == "cold":
+                prompt_only(model, unrelated)
+            else:
+                prompt_only(model, step1)
+                prompt_only(model, tool)
+            runs[name].append(prompt_only(model, step2))
+    ms = {name: statistics.median(c.timings.prompt_ms for c in cs) for name, cs in runs.items()}
     return {
-        "bench": "prefix_reuse",
-        "model": model.name,
-        "repeats": repeats,
-        "step2_prompt_tokens": warm[0].prompt_tokens,
-        "cold_cached_tokens": cold[0].cached_tokens,
-        "warm_cached_tokens": warm[0].cached_tokens,
-        "cold_prompt_ms": round(cold_ms, 1),
-        "warm_prompt_ms": round(warm_ms, 1),
-        "ratio": round(warm_ms / cold_ms, 3),
+        "step2_prompt_tokens": runs["kept"][0].prompt_tokens,
+        "cold_cached_tokens": runs["cold"][0].cached_tokens,
+        "warm_cached_tokens": runs["kept"][0].cached_tokens,
+        "warm_cached_tokens_without_kept_prefixes": runs["not_kept"][0].cached_tokens,
+        "cold_prompt_ms": round(ms["cold"], 1),
+        "warm_prompt_ms": round(ms["kept"], 1),
+        "ratio": round(ms["kept"] / ms["cold"], 3),
+        "ratio_without_kept_prefixes": round(ms["not_kept"] / ms["cold"], 3),
+    }
+
+
+def keeping_costs(model: LlamaCppChatModel) -> dict:
+    stats = model.prompt_cache.stats
+    held = model.prompt_cache.held_tokens()
+    return {
+        "saves": stats.saved,
+        "restores": stats.restored,
+        "save_ms": round(stats.save_ms / max(stats.saved, 1), 2),
+        "restore_ms": round(stats.restore_ms / max(stats.restored, 1), 2),
+        "kept_bytes_per_token": round(stats.saved_bytes / held) if held else None,
     }
 
 
@@ -83,7 +108,9 @@ def main() -> None:
     if not isinstance(model, LlamaCppChatModel):
         parser.error(f"{args.model} is not an in-process GGUF model")
     prompt_only(model.load(), [user("warm-up")])
-    print(json.dumps(measure(model, args.repeats)))
+    result = {"bench": "prefix_reuse", "model": model.name, "repeats": args.repeats}
+    result |= measure(model, args.repeats)
+    print(json.dumps(result | keeping_costs(model)))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ A decoder turns prompt tokens (+ an optional GBNF grammar and sampling settings)
 stream of tokens; `LlamaCppChatModel` owns everything around it (prompt, stop strings,
 max_tokens, counting, timing, validation). The `plain` decoder is llama-cpp-python's own
 loop, which masks the whole vocabulary with the grammar at every step; the `fast` decoder
-(`models.fast_decoding`) gives the same greedy output and the same sampling distribution for
-less. `DECODERS` names them.
+(`models.fast_decoding`) checks the grammar lazily, feeds forced text in batches where that
+pays, and never cuts a constrained output at max_tokens; the `exact` decoder is the fast one
+without batches, whose greedy output is the plain decoder's token for token. `DECODERS`
+names them.
 """
 
 from collections.abc import Callable, Generator, Sequence
@@ -28,12 +30,18 @@ class Sampling:
 
 class Decoder(Protocol):
     def tokens(
-        self, llm: llama_cpp.Llama, prompt: Sequence[int], gbnf: str | None, sampling: Sampling
-    ) -> Generator[int, Any, None]:
+        self,
+        llm: llama_cpp.Llama,
+        prompt: Sequence[int],
+        gbnf: str | None,
+        sampling: Sampling,
+        budget: int | None = None,
+    ) -> Generator[int, Any, str | None]:
         """Sampled tokens after `prompt`, end-of-generation tokens included; the caller stops
         iterating (and closes the iterator) when it has enough. A decoder that knows the
-        grammar is complete may also just end. Reusing the KV cache for the part of `prompt`
-        already evaluated is the decoder's job."""
+        grammar is complete may also just end; one that closed the grammar early to end
+        within `budget` tokens (the most the caller takes) returns "length". Reusing the KV
+        cache for the part of `prompt` already evaluated is the decoder's job."""
         ...
 
 
@@ -45,8 +53,14 @@ class PlainDecoder:
         self._evaluator: BatchEvaluator | None = None
 
     def tokens(
-        self, llm: llama_cpp.Llama, prompt: Sequence[int], gbnf: str | None, sampling: Sampling
+        self,
+        llm: llama_cpp.Llama,
+        prompt: Sequence[int],
+        gbnf: str | None,
+        sampling: Sampling,
+        budget: int | None = None,
     ) -> Generator[int, Any, None]:
+        """`budget` is not heeded: a generation that runs out is cut where it stands."""
         if self._evaluator is None or self._evaluator.llm is not llm:
             self._evaluator = BatchEvaluator(llm)
         # All but the last prompt token, the way every decoder starts; Llama.generate then
@@ -74,13 +88,17 @@ class PlainDecoder:
         return self._grammars[gbnf]
 
 
-def _fast() -> Decoder:
+def _fast(batch_forced: bool | None = None) -> Decoder:
     from models.fast_decoding import FastDecoder  # it builds on this module
 
-    return FastDecoder()
+    return FastDecoder(batch_forced)
 
 
-DECODERS: dict[str, Callable[[], Decoder]] = {"plain": PlainDecoder, "fast": _fast}
+DECODERS: dict[str, Callable[[], Decoder]] = {
+    "plain": PlainDecoder,
+    "fast": _fast,
+    "exact": lambda: _fast(batch_forced=False),
+}
 
 
 def make_decoder(name: str) -> Decoder:

@@ -1,38 +1,33 @@
 """The `fast` decoder: grammar-constrained decoding at the speed of unconstrained decoding.
 
-What it saves, without changing what is produced:
+What it saves:
 
 1. The full-vocabulary mask. The grammar checks the model's own choice alone
    (`models.lazy_choice`); only when it refuses is a mask computed, over the few tokens whose
    first byte the grammar allows.
 2. The forward pass that learns the end. When the grammar admits nothing but the end of
-   generation (`models.grammar_draft`), decoding stops.
-3. Forward passes for forced text, where batches are exact and cheap: the bytes the grammar
-   forces next (`","thoughts":"`, the rest of an enum value, `"}`) become a draft, tokenized
-   the way the model itself wrote that text before. The pending token and the draft are
-   evaluated in ONE batch with the logits at every position (`models.llama_batch`); walking
-   the draft, the constrained choice at each position must equal the drafted token; the first
-   that differs is kept instead (the model's own choice) and the rest is dropped from the KV
-   cache. A batch accepted whole also yields the choice after its last token.
+   generation (`models.forced_text`), decoding stops.
+3. Forward passes for forced text. The bytes the grammar forces next (`","thoughts":"`, the
+   rest of an enum value, `"}`) need no choice: they go in as their canonical tokens, in one
+   batch with the pending token, and only the logits after the batch are read. Where a batch
+   does not cost well under its tokens one by one, this is off (measured once per model).
 
-Exactness. Every emitted token is the constrained choice from the model's logits at its
-position, and those logits are the ones one-token evaluation gives, bit for bit: drafts are
-verified in batches only where a check at load finds batched and one-token logits identical,
-which on llama.cpp's CPU backend takes flash attention (without it they differ by up to 0.7,
-enough to flip near-ties). So greedy output is the plain decoder's, token for token. With
-sampling, comparing a sample of the constrained distribution q with a fixed draft token d
-accepts d with probability q(d) and otherwise leaves a sample of q without d: speculative
-sampling with a one-point draft, exact in distribution; and since every position draws its
-own noise whether or not it was drafted, a seed gives the same sample either way.
+And it never cuts: with a token budget, a closing of the grammar stays within reach
+(`models.budget`), so a generation that runs out still ends valid, marked shortened.
 
-Batches pay only where a batch costs well under its tokens one by one (a GPU, a memory-bound
-model). A 2-core CPU pays ~0.75 of a pass for each extra token with flash attention, which
-itself costs 5-35% per token: there the decoder evaluates one token per pass and 1. and 2.
-are the whole gain (bench/constrained_decode.py measures both ways).
+Exactness. Without 3., every token is the constrained choice from the logits one-token
+evaluation gives, as in the plain decoder, which evaluates its prompt the same way
+(`models.llama_batch`): greedy output is the plain decoder's, token for token (the `exact`
+decoder). With 3. the text is the same wherever the model would have spelled forced text as
+its canonical tokens; where it would have split it otherwise, or where a batch's numerics
+tip a near-tie, the rest may differ. bench/constrained_decode.py measures the share of
+greedy plans identical to the plain decoder's. With sampling, the choice is exact in
+distribution (Gumbel-max over the allowed tokens, see `models.lazy_choice`), and a seed gives
+the same sample every time.
 
-Settings this cannot reproduce exactly go to the plain decoder: top_p < 1 (the nucleus of
-the masked distribution needs the full mask) and a negative temperature; without a grammar
-there is nothing to save, so that goes to it too.
+Settings this cannot reproduce go to the plain decoder: top_p < 1 (the nucleus of the masked
+distribution needs the full mask) and a negative temperature; without a grammar there is
+nothing to save, so that goes to it too.
 """
 
 from collections.abc import Generator, Sequence
@@ -42,79 +37,76 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from models.chat_model import ModelError
+from models.budget import Budget, Closing, Lexer
 from models.decoding import PlainDecoder, Sampling
 from models.first_bytes import FirstBytes
-from models.grammar_draft import MAX_FORCED_BYTES, Draft, GrammarDraft
+from models.forced_text import MAX_FORCED_BYTES, ForcedText
 from models.lazy_choice import LazyChoice
 from models.llama_batch import BatchEvaluator
 from models.matcher import GrammarMatcher, Vocab
 
-# Planner-like text: a context of a realistic length, then a draft-sized batch.
+# Planner-like text: a context of a realistic length, then a batch the size of forced text.
 _CHECK_TEXT = '{"context":"Ana Lind is the mayor of Vellmar.","thoughts":"Her address is next."}'
 _CHECK_BATCH = 8
-# With a batch costing c one-token passes per token, an accepted draft token saves 1 - c of a
-# pass and a refused one wastes c: below this, drafts pay at the acceptance rates measured.
-_DRAFTS_PAY_BELOW = 0.4
+# A forced token in a batch costs c of a one-token pass: batches pay when c is clearly < 1.
+_BATCHES_PAY_BELOW = 0.85
 
 
 @dataclass
-class DraftStats:
-    drafted: int = 0  # draft tokens the model was asked to verify
-    accepted: int = 0  # ... and chose itself
+class ForcedStats:
+    forced: int = 0  # tokens fed as forced text, without a choice of their own
     passes: int = 0  # forward passes after the prompt
 
 
 class _Engine:
     """Everything the fast decoder builds once per llama.cpp model."""
 
-    def __init__(self, llm: llama_cpp.Llama, batch_drafts: bool | None) -> None:
+    def __init__(self, llm: llama_cpp.Llama, batch_forced: bool | None) -> None:
         self.llm = llm
         self.vocab = Vocab.from_model(llm)
         first_bytes = FirstBytes(self.vocab)
-        self.draft = GrammarDraft(first_bytes)
+        self.forced = ForcedText(first_bytes)
         self.choice = LazyChoice(first_bytes)
+        self.closing = Closing(first_bytes)
         self.evaluator = BatchEvaluator(llm)
-        self.batched = _batches_help(llm, self.evaluator, self.vocab, batch_drafts)
-        self._grammars: dict[str, GrammarMatcher] = {}
+        self.batched = _batches_pay(self.evaluator, self.vocab, batch_forced)
+        self._grammars: dict[str, tuple[GrammarMatcher, int]] = {}
 
-    def grammar(self, gbnf: str) -> GrammarMatcher:
-        """A fresh state of `gbnf` (parsed once, then copied)."""
+    def grammar(self, gbnf: str) -> tuple[GrammarMatcher, int]:
+        """A fresh state of `gbnf` (parsed once, then copied), and the length in tokens of
+        its closing from the start (0: none known)."""
         if gbnf not in self._grammars:
-            self._grammars[gbnf] = GrammarMatcher(self.vocab, gbnf)
-        return self._grammars[gbnf].clone()
+            start = GrammarMatcher(self.vocab, gbnf)
+            closing = self.closing.tokens(start, Lexer())
+            self._grammars[gbnf] = start, len(closing) if closing is not None else 0
+        start, closing_tokens = self._grammars[gbnf]
+        return start.clone(), closing_tokens
 
     def is_end(self, token: int) -> bool:
         return llama_cpp.llama_vocab_is_eog(self.vocab.ptr, token)
 
 
-def _batches_help(
-    llm: llama_cpp.Llama, evaluator: BatchEvaluator, vocab: Vocab, batch_drafts: bool | None
-) -> bool:
-    """Whether to verify drafts in batches: only with flash attention (the CPU backend's
-    attention is computed row by row only then), only if a check finds batched and
-    one-token logits identical, and only if batches are measured to pay (unless forced)."""
-    flash = llm.context_params.flash_attn_type == llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
-    if batch_drafts is False or not flash:
-        return False
+def _batches_pay(evaluator: BatchEvaluator, vocab: Vocab, batch_forced: bool | None) -> bool:
+    if batch_forced is not None:
+        return batch_forced
     tokens = vocab.tokenize(_CHECK_TEXT * 3)
-    check = evaluator.check_batches(tokens[:-_CHECK_BATCH], tokens[-_CHECK_BATCH:])
-    return check.exact and (batch_drafts or check.cost < _DRAFTS_PAY_BELOW)
+    cost = evaluator.batch_cost(tokens[:-_CHECK_BATCH], tokens[-_CHECK_BATCH:])
+    return cost < _BATCHES_PAY_BELOW
 
 
 class FastDecoder:
-    def __init__(self, batch_drafts: bool | None = None) -> None:
-        """`batch_drafts`: verify grammar drafts in batches where that is exact and measured
-        to pay (None), wherever it is exact (True), or never (False)."""
-        self.batch_drafts = batch_drafts
+    def __init__(self, batch_forced: bool | None = None) -> None:
+        """`batch_forced`: feed forced text in batches where that is measured to pay (None),
+        always (True), or never (False: greedy output identical to the plain decoder's)."""
+        self.batch_forced = batch_forced
         self._plain = PlainDecoder()
         self._engine: _Engine | None = None
-        self.stats = DraftStats()
+        self.stats = ForcedStats()
 
     @property
     def batched(self) -> bool | None:
-        """Whether drafts are verified in batches (None before the first constrained
-        generation, which checks that batched evaluation is exact for the model)."""
+        """Whether forced text goes in batches (None before the first constrained
+        generation, which measures whether batches pay on this machine)."""
         return self._engine.batched if self._engine else None
 
     @property
@@ -123,72 +115,96 @@ class FastDecoder:
         return self._engine.choice if self._engine else None
 
     def tokens(
-        self, llm: llama_cpp.Llama, prompt: Sequence[int], gbnf: str | None, sampling: Sampling
-    ) -> Generator[int, Any, None]:
+        self,
+        llm: llama_cpp.Llama,
+        prompt: Sequence[int],
+        gbnf: str | None,
+        sampling: Sampling,
+        budget: int | None = None,
+    ) -> Generator[int, Any, str | None]:
         if gbnf is None or sampling.top_p < 1.0 or sampling.temperature < 0.0:
-            return self._plain.tokens(llm, prompt, gbnf, sampling)
+            return self._plain.tokens(llm, prompt, gbnf, sampling, budget)
         if self._engine is None or self._engine.llm is not llm:
-            self._engine = _Engine(llm, self.batch_drafts)
-        grammar = self._engine.grammar(gbnf)  # a bad grammar fails here, before any work
-        return self._generate(self._engine, prompt, grammar, Scores(sampling))
+            self._engine = _Engine(llm, self.batch_forced)
+        grammar, closing = self._engine.grammar(gbnf)  # a bad grammar fails here
+        left = Budget(self._engine.closing, budget, closing) if budget and closing else None
+        return self._generate(self._engine, prompt, grammar, Scores(sampling), left)
 
     def _generate(
-        self, engine: _Engine, prompt: Sequence[int], grammar: GrammarMatcher, scores: "Scores"
-    ) -> Generator[int, Any, None]:
-        evaluator = engine.evaluator
-        rows, pending = evaluator.start(prompt), None
-        while True:
-            # Without batches a draft would not help: only the end matters then.
-            draft = engine.draft.propose(grammar, MAX_FORCED_BYTES if engine.batched else 0)
-            if draft.ends and not draft.tokens:
-                return  # the grammar admits nothing but the end: no forward pass for it
-            if pending is not None:  # the last choice, not evaluated yet
-                rows = self._verify(evaluator, pending, draft)
-            picks = self._walk(engine, rows, grammar, draft.tokens, scores)
-            engine.draft.learn(draft, picks)
-            # The KV cache keeps what precedes the last pick: the batch's first token and the
-            # draft tokens the model chose. Trimmed before yielding, so a consumer that stops
-            # early leaves a consistent cache behind.
-            evaluator.truncate(evaluator.n_tokens - len(rows) + len(picks))
-            yield from picks
-            if engine.is_end(picks[-1]):
-                return
-            pending = picks[-1]
-
-    def _verify(self, evaluator: BatchEvaluator, pending: int, draft: Draft) -> np.ndarray:
-        """Logits after the pending token and after each draft token, in one batch; the last
-        draft token needs none when the grammar ends after it."""
-        batch = [pending, *draft.tokens[: len(draft.tokens) - draft.ends]]
-        room = evaluator.room()
-        if room < 1:
-            raise ModelError("the context window is full: no room for another token")
-        self.stats.passes += 1
-        return evaluator.extend(batch[:room])
-
-    def _walk(
         self,
         engine: _Engine,
-        rows: np.ndarray,
+        prompt: Sequence[int],
         grammar: GrammarMatcher,
-        draft: list[int],
         scores: "Scores",
-    ) -> list[int]:
-        """The constrained choice at each row while it agrees with the draft: the agreeing
-        draft tokens, then the first choice that differs (or follows the draft)."""
-        picks: list[int] = []
-        for i, row in enumerate(rows):
+        budget: Budget | None,
+    ) -> Generator[int, Any, str | None]:
+        """Yields the tokens; returns "length" when it closed the grammar to fit `budget`."""
+        row = engine.evaluator.start(prompt)
+        max_forced = MAX_FORCED_BYTES if engine.batched else 0
+        spelling: _Spelling | None = None  # forced text the model is spelling for the first time
+        while True:
             token = engine.choice(scores(row), grammar)
-            picks.append(token)
             if engine.is_end(token):
-                break
+                yield token
+                return None
+            if budget and (closing := _closing_instead(grammar, budget, [token])) is not None:
+                yield from _write(grammar, closing)
+                return "length"
             grammar.accept(token)
-            if i >= len(draft):
-                break
-            self.stats.drafted += 1
-            if token != draft[i]:
-                break
-            self.stats.accepted += 1
-        return picks
+            if spelling and spelling.add(token, engine.forced):
+                spelling = None
+            forced = engine.forced.after(grammar, 0 if spelling else max_forced)
+            if not forced.learned:
+                spelling = _Spelling(forced.text)
+            if budget:
+                budget.spend([token])
+                closing = _closing_instead(grammar, budget, forced.tokens)
+                if forced.tokens and closing is not None:
+                    yield token
+                    yield from _write(grammar, closing)
+                    return "length"
+                budget.spend(forced.tokens)
+            yield token
+            yield from _write(grammar, forced.tokens)
+            self.stats.forced += len(forced.tokens)
+            if forced.ends:
+                return None  # the grammar admits nothing but the end: no forward pass for it
+            self.stats.passes += 1
+            row = engine.evaluator.extend([token, *forced.tokens])
+
+
+class _Spelling:
+    """The tokens the model chooses where a forced text begins, until they spell it."""
+
+    def __init__(self, text: bytes) -> None:
+        self.text, self.chosen, self.spelled = text, [], 0
+
+    def add(self, token: int, forced: ForcedText) -> bool:
+        """Take the next chosen token; True once the text is spelled (and learned)."""
+        self.chosen.append(token)
+        piece = forced.first_bytes.pieces[token]
+        self.spelled += len(piece)
+        done = self.spelled >= len(self.text) or not self.text.startswith(
+            piece, self.spelled - len(piece)
+        )
+        if done:
+            forced.learn(self.text, self.chosen)
+        return done
+
+
+def _closing_instead(
+    grammar: GrammarMatcher, budget: Budget, tokens: list[int]
+) -> list[int] | None:
+    """The closing to write now, when `tokens` next would leave no room for one."""
+    if not tokens or budget.fits(grammar, tokens):
+        return None
+    return budget.close(grammar)
+
+
+def _write(grammar: GrammarMatcher, tokens: list[int]) -> Generator[int, Any, None]:
+    for token in tokens:
+        grammar.accept(token)
+        yield token
 
 
 class Scores:

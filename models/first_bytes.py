@@ -59,6 +59,7 @@ class FirstBytes:
         self.first_bytes = bytes(sorted(groups))
         self._members = [groups[b] for b in self.first_bytes]
         self.single = [single.get(b) for b in self.first_bytes]  # the token that is the byte
+        self.byte_tokens = single  # the same, by byte
         pairs = zip(self.single, self._members, strict=True)
         probe = [[s] if s is not None else m for s, m in pairs]
         self._probe_ids = np.array([t for p in probe for t in p] + [vocab.eos], dtype=np.intc)
@@ -79,6 +80,16 @@ class FirstBytes:
 
     def refused(self, grammar: GrammarMatcher, ids: np.ndarray) -> np.ndarray:
         return self._candidates.refused(grammar, ids)
+
+    def spell(self, text: bytes) -> list[int] | None:
+        """Tokens that spell `text` exactly: the tokenizer's own split where it does (a
+        SentencePiece tokenizer may add a space in front), else one token per byte; None
+        when the vocabulary cannot."""
+        tokens = self.vocab.tokenize_text(text)
+        if b"".join(self.pieces[t] for t in tokens) == text:
+            return tokens
+        spelled = [self.byte_tokens.get(b) for b in text]
+        return None if None in spelled else spelled  # type: ignore[return-value]
 
 
 def _tokens_by_first_byte(

@@ -2,9 +2,10 @@
 
 The prompt comes from the model's own chat template; a schema becomes a GBNF grammar
 (compiled once); the decode loop is a replaceable `Decoder` (see `models.decoding`).
-Consecutive calls reuse the KV cache for their shared prompt prefix, so a planner's step n
-pays only for the tokens that step added; `Completion.cached_tokens` says how many were
-reused, measured from the tokens llama.cpp actually evaluated.
+Calls reuse the KV cache for the prompt prefix they share with an earlier call, the planner's
+and each tool's kept apart (`models.prompt_cache`), so a planner's step n pays only for the
+tokens that step added, tool calls in between or not; `Completion.cached_tokens` says how
+many were reused, measured from the tokens llama.cpp actually evaluated.
 
 Not thread-safe: a llama.cpp context serves one generation at a time.
 """
@@ -23,6 +24,7 @@ from models.chat_model import ChatModel, ModelError, Schema
 from models.chat_template import ChatTemplate
 from models.decoding import Decoder, Sampling, make_decoder
 from models.gguf_info import check_gguf_file
+from models.prompt_cache import KEEP, PromptCache
 from models.structured import finish, grammar_for
 from schemas.chat import Completion, Message, Timings
 
@@ -49,13 +51,14 @@ class LlamaCppChatModel(ChatModel):
         decoder: str | Decoder = "fast",
         flash_attn: bool = False,
         chat_template: str | None = None,
+        keep_prefixes: int = KEEP,
     ) -> None:
         """`n_threads` (default: llama.cpp's choice) serves prompt and generation alike;
         `n_gpu_layers=-1` offloads every layer (with a CUDA/Metal build of llama.cpp);
-        `decoder` is "fast" or "plain" (same output, see `models.decoding`); `flash_attn`
-        makes batched evaluation agree bit for bit with one-token evaluation on a CPU, which
-        the fast decoder needs to verify grammar drafts in batches (but there it costs 5-35%
-        per token, more than batches save: see bench/constrained_decode.py);
+        `decoder` is "fast", "exact" or "plain" (see `models.decoding`); `flash_attn`
+        changes what a forward pass costs (on a CPU, 5-35% more per token: see
+        bench/constrained_decode.py); `keep_prefixes` is how many prompt prefixes besides
+        the live one stay cached for later calls (`models.prompt_cache`; 0: only the live);
         `chat_template` overrides the Jinja template stored in the GGUF. The weights load on
         first use (or `load()`); the file is checked now."""
         self.path = Path(path).expanduser()
@@ -63,6 +66,7 @@ class LlamaCppChatModel(ChatModel):
         self.name = name or self.path.stem
         self.n_ctx, self.n_threads, self.n_gpu_layers = n_ctx, n_threads, n_gpu_layers
         self.flash_attn = flash_attn
+        self.keep_prefixes = keep_prefixes
         self.decoder = make_decoder(decoder) if isinstance(decoder, str) else decoder
         self._template_override = chat_template
 
@@ -91,6 +95,10 @@ class LlamaCppChatModel(ChatModel):
                 f"llama.cpp cannot load {self.path} (truncated, corrupt, or an architecture it "
                 f"does not know): check it with `waypoint models info {self.path}`"
             ) from e
+
+    @cached_property
+    def prompt_cache(self) -> PromptCache:
+        return PromptCache(self.llm, self.keep_prefixes)
 
     @cached_property
     def template(self) -> ChatTemplate:
@@ -218,9 +226,19 @@ class _Run:
         n_tokens, cached, finish_reason = 0, 0, "length"
         evaluated, start = llm.evaluated, time.perf_counter()
         first = start
-        tokens = self.model.decoder.tokens(llm, self.prompt, self.gbnf, self.sampling)
+        self.model.prompt_cache.prepare(self.prompt)
+        tokens = self.model.decoder.tokens(
+            llm, self.prompt, self.gbnf, self.sampling, budget=self.limit
+        )
         try:
-            for token in tokens:
+            while True:
+                try:
+                    token = next(tokens)
+                except StopIteration as end:
+                    # The decoder ended: its grammar was complete, closed early to fit
+                    # the budget ("length") or not.
+                    finish_reason = end.value or "stop"
+                    break
                 if n_tokens == 0:
                     first = time.perf_counter()
                     cached = len(self.prompt) - (llm.evaluated - evaluated)
@@ -236,8 +254,6 @@ class _Run:
                     yield piece
                 if n_tokens >= self.limit:
                     break
-            else:
-                finish_reason = "stop"  # the decoder ended (its grammar was complete)
         finally:
             tokens.close()
         end = time.perf_counter()

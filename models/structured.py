@@ -102,23 +102,24 @@ def _validated(text: str, schema: dict[str, Any]) -> Any:
 
 
 def finish(completion: Completion, schema: Schema | None, max_tokens: int) -> Completion:
-    """Refuse a schema-constrained completion that was cut off or fails validation; fill
-    `parsed` otherwise."""
+    """Fill `parsed` of a schema-constrained completion, or refuse one that fails validation,
+    a completion cut off by max_tokens among them. One that a decoder closed early to end
+    within max_tokens is valid and kept, still marked finish_reason "length"."""
     if schema is None:
         return completion
     name = schema_name(schema)
-    if completion.finish_reason == "length":
-        raise CompletionError(
-            f"{completion.model} hit max_tokens={max_tokens} before finishing a {name}: "
-            "raise max_tokens or bound the schema's strings and arrays",
-            completion,
-        )
     try:
         if isinstance(schema, type):
             parsed: Any = schema.model_validate_json(completion.text)
         else:
             parsed = _validated(completion.text, schema)
     except (ValidationError, json.JSONDecodeError, SchemaViolation) as e:
+        if completion.finish_reason == "length":
+            raise CompletionError(
+                f"{completion.model} hit max_tokens={max_tokens} before finishing a {name}: "
+                "raise max_tokens or bound the schema's strings and arrays",
+                completion,
+            ) from e
         first = _problem(e)
         raise CompletionError(
             f"{completion.model} returned text that is not a valid {name}: {first}", completion

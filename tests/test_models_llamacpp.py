@@ -112,6 +112,7 @@ def test_a_later_step_reuses_the_kv_cache_of_the_shared_prefix(chat_model):
     rules = system("You are a planner. " + "Pick one tool per step and say why. " * 20)
     step1 = [rules, user("Request: mail the mayor of Vell.")]
     step2 = [*step1, assistant('{"task":"find the mayor"}'), user("Observation: Ana Lind.")]
+    chat_model.prompt_cache.clear()  # no prefix kept from an earlier test
     chat_model.complete([user("Something unrelated, to start cold.")], max_tokens=2)
     first = chat_model.complete(step1, max_tokens=8)
     second = chat_model.complete(step2, max_tokens=8)
@@ -119,6 +120,30 @@ def test_a_later_step_reuses_the_kv_cache_of_the_shared_prefix(chat_model):
     assert first.cached_tokens < 10  # only the template's opening matched the cold prompt
     assert second.cached_tokens >= shared > 150
     assert second.prompt_tokens - second.cached_tokens < second.prompt_tokens / 3
+
+
+def test_the_planner_and_a_tool_keep_their_own_cached_prefixes(chat_model):
+    """A tool's call in between used to overwrite the planner's prefix: the planner's next
+    step read its whole prompt again."""
+    rules = system("You are a planner. " + "Pick one tool per step and say why. " * 20)
+    step1 = [rules, user("Request: mail the mayor of Vell.")]
+    step2 = [*step1, assistant('{"task":"find the mayor"}'), user("Observation: Ana Lind.")]
+    tool = system("You write the arguments of an e-mail. " + "Use the task's words. " * 20)
+    shared = _common_prefix(_prompt_tokens(chat_model, step1), _prompt_tokens(chat_model, step2))
+    cache = chat_model.prompt_cache
+    for keep, expect_reuse in [(0, False), (4, True)]:
+        cache.clear()
+        cache.keep = keep
+        try:
+            chat_model.complete([user("Something unrelated, to start cold.")], max_tokens=2)
+            chat_model.complete(step1, max_tokens=8)
+            first_tool = chat_model.complete([tool, user("Task: mail Ana Lind.")], max_tokens=4)
+            second = chat_model.complete(step2, max_tokens=8)
+            again = chat_model.complete([tool, user("Task: mail Ida Venn.")], max_tokens=4)
+        finally:
+            cache.keep = 4
+        assert (second.cached_tokens >= shared) == expect_reuse, keep
+        assert (again.cached_tokens > first_tool.prompt_tokens - 12) == expect_reuse, keep
 
 
 def test_a_prompt_longer_than_the_context_is_a_clear_error(chat_model):

@@ -91,7 +91,7 @@ def run_command(
     prompt: Annotated[str, typer.Argument(help="the user message")],
     decoder: Annotated[
         str | None,
-        typer.Option(help="fast or plain: the decode loop (same output; default: the model's)"),
+        typer.Option(help="fast, exact or plain: the decode loop (default: the model's)"),
     ] = None,
     plan: Annotated[
         str | None,

@@ -1,0 +1,93 @@
+"""What a grammar forces next: text that needs no choice, so no forward pass per token.
+
+After a token, a JSON grammar often admits exactly one continuation for a while: the
+punctuation and key after a closed string (`","thoughts":"`), the rest of an enum value
+once its prefix is unique, the closing `"}`. Those bytes are found with the first-byte probe
+(`models.first_bytes`): when exactly one byte is allowed and the grammar cannot end there,
+that byte is forced; a copy of the grammar state takes it and is probed again. When nothing
+but the end is allowed, the generation is complete.
+
+Forced text can be fed to the model in one batch (see `models.fast_decoding`), but as which
+tokens? The tokenizer's own split of the text alone is not always the model's: the bundled
+model writes `":` then `"` where the tokenizer makes `":"` one token, and what it writes next
+depends on it (on 4 bench prompts, the tokenizer's split changed every plan). So the first
+time a forced text comes up, the decoder lets the model spell it token by token and the
+split it chose is remembered (`learn`); from then on the text goes in as that split. A
+fine-tuned planner spells its JSON the way its training examples were tokenized, so there
+the two agree.
+"""
+
+from dataclasses import dataclass
+
+from models.first_bytes import FirstBytes
+from models.matcher import GrammarMatcher
+
+MAX_FORCED_BYTES = 256
+
+
+LEARNED_MAX = 4096  # forced texts whose split by the model is remembered
+
+
+@dataclass(frozen=True)
+class Forced:
+    tokens: list[int]  # the model's own split of the forced text, once learned
+    ends: bool  # after these tokens the grammar admits only the end of generation
+    text: bytes = b""
+    learned: bool = True  # False: the model has not spelled this text yet (tokens is empty)
+
+
+class ForcedText:
+    def __init__(self, first_bytes: FirstBytes) -> None:
+        self.first_bytes = first_bytes
+        self._learned: dict[bytes, list[int]] = {}
+
+    def after(self, grammar: GrammarMatcher, max_bytes: int = MAX_FORCED_BYTES) -> Forced:
+        """The forced text after `grammar`'s current state (which is left as it is), at most
+        `max_bytes` of it (0: only whether the grammar admits nothing but the end)."""
+        fb, state, forced, ends = self.first_bytes, grammar, bytearray(), False
+        while True:
+            probe = fb.probe(state)
+            group = int(probe.groups[0]) if len(probe.groups) == 1 else None
+            if probe.can_end or group is None or fb.single[group] is None:
+                ends = probe.can_end and len(probe.groups) == 0
+                break
+            if len(forced) == max_bytes:
+                break
+            if state is grammar:
+                state = grammar.clone()
+            state.accept(fb.single[group])
+            forced.append(fb.first_bytes[group])
+        text = _whole_characters(bytes(forced))
+        tokens = self._learned.get(text) if text else []
+        if tokens is None:
+            return Forced([], False, text, learned=False)
+        # Ending is only safe when the tokens carry every forced byte.
+        return Forced(tokens, ends and self._spelled(tokens) == len(forced), text)
+
+    def learn(self, text: bytes, chosen: list[int]) -> None:
+        """Remember how the model spelled `text`: the tokens of `chosen` (what it chose from
+        where the text was forced) that spell a start of it, then the tokenizer's split of
+        the rest (its last token may reach past the forced text)."""
+        spelled, tokens = 0, []
+        for token in chosen:
+            piece = self.first_bytes.pieces[token]
+            if not text.startswith(piece, spelled):
+                break
+            tokens.append(token)
+            spelled += len(piece)
+        rest = self.first_bytes.spell(text[spelled:]) or []
+        if len(self._learned) >= LEARNED_MAX:
+            self._learned.clear()
+        self._learned[text] = tokens + rest
+
+    def _spelled(self, tokens: list[int]) -> int:
+        return sum(len(self.first_bytes.pieces[t]) for t in tokens)
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """The longest start of `data` that is whole UTF-8 characters (the tokenizer's input)."""
+    try:
+        data.decode()
+    except UnicodeDecodeError as e:
+        return data[: e.start]
+    return data
