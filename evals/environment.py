@@ -73,19 +73,23 @@ def make_environment(
     seed: int = 0,
     warm: bool = True,
     home: Path | None = None,
+    tool_caller: str | None = None,
 ) -> Environment:
     """`warm`: load what the tools load on first use now, so that the first run of the first
     planner is not charged for it (its seconds per request would be off). `home`: where real
-    tools write (outbox, calendar, the index of the bundled encyclopedia)."""
+    tools write (outbox, calendar, the index of the bundled encyclopedia). `tool_caller`: see
+    `EvalSettings.tool_caller`."""
+    tool_model = _tool_model(tool_caller, models)
     if request_set.world == "atlas":
-        tools = _atlas_tools(request_set.atlas_seed())
+        tools = _atlas_tools(request_set.atlas_seed(), tool_model)
         if warm:
             for tool in tools:
                 if isinstance(tool, SearchWikipedia) and isinstance(tool.retriever, ArticleIndex):
                     tool.retriever.vectors()  # loads the embedding model, embeds the articles
         return Environment("atlas", tools, _judge(judge, models))
     if request_set.world == "real":
-        return Environment("real", _real_tools(models, home, warm), _judge(judge, models))
+        tool_model = tool_model or models.get(DEFAULT_MODEL)
+        return Environment("real", _real_tools(tool_model, home, warm), _judge(judge, models))
     if judge in (ATLAS_JUDGE, CHECK_JUDGE):
         raise EvalError(f"the {judge} judge does not rate {request_set.spec}; use --judge MODEL")
     from tools.simulated import simulated_tools
@@ -95,14 +99,27 @@ def make_environment(
 
 
 @cache
-def _atlas_tools(world_seed: int) -> tuple[Tool, ...]:
-    """One tool set per world and process: the tools keep no state between runs, and their
-    article embeddings take a while to compute."""
-    return tuple(atlas_tools(build_world(world_seed)))
+def _atlas_tools(world_seed: int, tool_model: ChatModel | None) -> tuple[Tool, ...]:
+    """One tool set per world, tool caller and process: the tools keep no state between
+    runs, and their article embeddings take a while to compute."""
+    return tuple(atlas_tools(build_world(world_seed), model=tool_model))
 
 
-def _real_tools(models: Models, home: Path | None, warm: bool) -> list[Tool]:
-    """The default real tools; a tool that derives arguments does it with the bundled model.
+def _tool_model(spec: str | None, models: Models) -> ChatModel | None:
+    """The model that writes tool calls: see `EvalSettings.tool_caller`."""
+    if spec is None:
+        return None
+    if spec == "base":
+        return models.get(DEFAULT_MODEL)
+    from models.adapters import AdaptedChatModel
+    from models.bundled import bundled_model_path
+
+    adapted = AdaptedChatModel(bundled_model_path(), adapters={"tool_caller": Path(spec)})
+    return adapted.with_adapter("tool_caller")
+
+
+def _real_tools(model: ChatModel, home: Path | None, warm: bool) -> list[Tool]:
+    """The default real tools; a tool that derives arguments does it with `model`.
     Nobody is at the terminal, so ask_user says the user cannot be asked."""
     from tools.context import ToolContext
     from tools.registry import load_tools
@@ -114,7 +131,7 @@ def _real_tools(models: Models, home: Path | None, warm: bool) -> list[Tool]:
     def no_user(question: str) -> str:
         raise EOFError
 
-    context = ToolContext(model=models.get(DEFAULT_MODEL), home=home, ask=no_user)
+    context = ToolContext(model=model, home=home, ask=no_user)
     tools = load_tools(context)
     for tool in tools:
         if warm and isinstance(tool, SearchWikipedia) and isinstance(tool.retriever, LocalIndex):

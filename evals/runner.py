@@ -70,7 +70,7 @@ def run_eval(
     warm = any(s.kind != "expert" for s in specs)
     environment = make_environment(
         request_set, judge, simulator, models, seed=settings.seed, warm=warm,
-        home=store.root / "home",
+        home=store.root / "home", tool_caller=settings.tool_caller,
     )  # fmt: skip
     sources = {  # every planner is built before the first run, so a bad one fails early
         s.label: planner_for(s, request_set, environment, settings, models) for s in specs

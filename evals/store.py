@@ -37,6 +37,12 @@ class EvalSettings(BaseModel):
         0.7, ge=0, description="model planners; at 0 every run repeats the first"
     )
     max_tokens: int = Field(MAX_PLAN_TOKENS, ge=1, description="per plan of a model planner")
+    tool_caller: str | None = Field(
+        None,
+        description="who writes the calls that the tools' rules cannot read: None (atlas: "
+        "nobody; real tools: the bundled model), 'base' (the bundled model), or a GGUF LoRA "
+        "of the bundled base (a trained tool caller, `waypoint finetune tool-caller`)",
+    )
 
 
 class EvalConfig(BaseModel):

@@ -9,6 +9,7 @@ simulated user answers from the request's hidden profile. Nothing is written to 
 action is recorded in its observation, and so in the trajectory.
 """
 
+from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools.ask_user import AskUser
 from tools.atlas.search import ArticleIndex
@@ -33,14 +34,18 @@ class AtlasAskUser(AskUser):
         return Observation(text=reply(user_profile(self.world, request), task))
 
 
-def atlas_tools(world: World, embedder: Embedder | None = None) -> list[Tool]:
-    """The tool set of `world`, in the order the plan's tool enum lists them."""
+def atlas_tools(
+    world: World, embedder: Embedder | None = None, model: ChatModel | None = None
+) -> list[Tool]:
+    """The tool set of `world`, in the order the plan's tool enum lists them. `model` writes
+    the calls of tasks the tools' rules cannot read (None: such a task fails, as in the
+    simulation that makes training data)."""
     return [
         SearchWikipedia(ArticleIndex(world, embedder)),
-        Calculate(),
+        Calculate(model),
         AtlasAskUser(world),
-        SendEmail(),
-        CreateEvent(),
+        SendEmail(model),
+        CreateEvent(model),
         FinalAnswer(),
     ]
 

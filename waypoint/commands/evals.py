@@ -53,6 +53,10 @@ def run_command(
     ] = None,
     max_tokens: Annotated[int | None, Opt(min=1, help="tokens per plan (default 400)")] = None,
     seed: Annotated[int | None, Opt(help="run r samples with seed + r (default 0)")] = None,
+    tool_caller: Annotated[
+        str | None,
+        Opt(help="who writes calls the tools' rules cannot read: base, or a GGUF LoRA file"),
+    ] = None,
 ) -> None:
     """Run each planner over the requests RUNS times, judge every run, store it all in OUT.
 
@@ -67,6 +71,9 @@ def run_command(
 
       waypoint eval run -p fine-tuned:waypoint-135m,zero-shot -r real -n 3 -o runs/real
 
+      waypoint eval run -p fine-tuned:waypoint-135m -r real -o runs/real-tc \
+        --tool-caller runs/tc/tool_caller.gguf
+
       waypoint eval run -p zero-shot:qwen2.5-7b-instruct-q4 -r my_requests.jsonl --judge gpt-4o
     """
     from evals.report import markdown_table
@@ -74,7 +81,10 @@ def run_command(
     from evals.store import EvalSettings
     from evals.summary import summarize
 
-    chosen = dict(max_steps=max_steps, temperature=temperature, max_tokens=max_tokens, seed=seed)
+    chosen = dict(
+        max_steps=max_steps, temperature=temperature, max_tokens=max_tokens, seed=seed,
+        tool_caller=tool_caller,
+    )  # fmt: skip
     settings = EvalSettings(**{k: v for k, v in chosen.items() if v is not None})
     with run_log(out):
         summary = run_eval(

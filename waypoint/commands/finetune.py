@@ -105,3 +105,94 @@ def merge_command(
 
     merge(adapter, out, base=base, dtype=dtype)
     Console(stderr=True).print(f"merged model in {out}", highlight=False, soft_wrap=True)
+
+
+@app.command("explore")
+def explore_command(
+    out: Annotated[Path, Opt("--out", "-o", help="folder for episodes, calls and summary")],
+    tools: Annotated[str | None, Opt(help="comma-separated; default: every tool")] = None,
+    episodes: Annotated[int | None, Opt(help="episodes per tool")] = None,
+    trials: Annotated[int | None, Opt(help="calls per episode at most")] = None,
+    worlds: Annotated[str | None, Opt(help="atlas world seeds, comma-separated")] = None,
+    explorer: Annotated[str | None, Opt(help="model name or path, or 'expert'")] = None,
+    imagine: Annotated[bool | None, Opt(help="the explorer rewords each task")] = None,
+    paraphrases: Annotated[int | None, Opt(help="rewordings of each solved task")] = None,
+    seed: Annotated[int | None, Opt(help="seed of the scenario draws")] = None,
+) -> None:
+    """Explore tools by simulated trial and error: their successful calls become training
+    data for a tool-caller adapter (waypoint finetune tool-caller).
+
+    Example:
+
+      waypoint finetune explore --out runs/explore --episodes 40 --explorer expert
+    """
+    from finetune.exploration import EXPERT, ExploreConfig, explore
+    from schemas.settings import load_settings
+
+    given: dict[str, Any] = {
+        "out": out, "tools": tools.split(",") if tools else None, "episodes": episodes,
+        "trials": trials, "worlds": [int(w) for w in worlds.split(",")] if worlds else None,
+        "explorer": explorer, "imagine": imagine, "paraphrases": paraphrases, "seed": seed,
+    }  # fmt: skip
+    settings = load_settings(
+        ExploreConfig, None, {k: v for k, v in given.items() if v is not None}, "exploration"
+    )
+    model = None
+    if settings.explorer != EXPERT:
+        from models.registry import load_chat_model
+
+        model = load_chat_model(settings.explorer)
+    with run_log(out):
+        summary = explore(settings, model)
+    console = Console(stderr=True)
+    for tool, figures in summary.items():
+        console.print(
+            f"{tool}: {figures.solved}/{figures.episodes} episodes solved "
+            f"({figures.first_trial} at the first trial), {figures.examples} examples",
+            highlight=False,
+        )
+    console.print(
+        f"next: waypoint finetune tool-caller {out} --out runs/tool-caller", highlight=False
+    )
+
+
+@app.command("tool-caller")
+def tool_caller_command(
+    calls: Annotated[list[Path], typer.Argument(help="exploration folders (calls.jsonl)")],
+    out: Annotated[Path, Opt("--out", "-o", help="run folder (data, training, adapter)")],
+    replay: Annotated[
+        list[Path] | None, Opt(help="calls of tools learned before, replayed (repeatable)")
+    ] = None,
+    replay_fraction: Annotated[float | None, Opt(help="replayed examples per new one")] = None,
+    config: Annotated[Path | None, Opt("--config", "-c", help="TOML settings")] = None,
+    max_steps: Annotated[int | None, Opt(help="stop after this many optimizer steps")] = None,
+    epochs: Annotated[float | None, Opt(help="passes over the training set")] = None,
+    lr: Annotated[float | None, Opt("--lr", help="peak learning rate")] = None,
+    gguf: Annotated[bool, Opt(help="export the adapter as a GGUF LoRA for llama.cpp")] = True,
+) -> None:
+    """Train a tool-caller LoRA adapter on explored calls; with --replay, continual
+    learning: the new tools' calls plus a sample of the old ones'.
+
+    Example:
+
+      waypoint finetune tool-caller runs/explore --out runs/tool-caller --epochs 3
+    """
+    from finetune.tool_caller import load_tool_caller_config, train_tool_caller
+
+    given: dict[str, Any] = {
+        "calls": calls, "out": out, "replay": replay, "replay_fraction": replay_fraction,
+        "train.max_steps": max_steps, "train.epochs": epochs, "train.learning_rate": lr,
+    }  # fmt: skip
+    settings = load_tool_caller_config(config, {k: v for k, v in given.items() if v is not None})
+    console = Console(stderr=True)
+    with run_log(out):
+        result = train_tool_caller(settings, console=console)
+    adapter = result.training.adapter
+    line = f"done: {result.data.new_examples} examples, {result.data.replayed} replayed; {adapter}"
+    if gguf:
+        from quantize.lora import export_lora
+
+        adapter = export_lora(adapter, out / "tool_caller.gguf").path
+        line += f"; GGUF LoRA {adapter}"
+    console.print(line, highlight=False, soft_wrap=True)
+    console.print(f"measure: python bench/tool_arguments.py --adapter {adapter}", highlight=False)
