@@ -59,7 +59,9 @@ def toolbox(
     from tools.mcp.servers import McpServer
     from tools.mcp.toolset import McpToolset
 
-    server = McpServer(name="units", command=UNITS_SERVER[0], args=UNITS_SERVER[1:])
+    server = McpServer(
+        name="units", command=UNITS_SERVER[0], args=UNITS_SERVER[1:], start_timeout=120
+    )
     with McpToolset([server], home) as toolset:
         tools.update({t.name: t for t in toolset.tools(model)})
         yield tools
