@@ -1,5 +1,5 @@
 """The tool-caller stage: a LoRA adapter of the base that writes tool calls, trained on the
-calls exploration found (`finetune.exploration`), through the one training loop
+calls exploration found (`finetune.trial_and_error`), through the one training loop
 (`finetune.train`).
 
 Each example is the tool's own argument prompt (system: the tool and its fields; user: the
@@ -18,10 +18,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 
-from finetune.exploration import explored_examples
 from finetune.package import TRAIN, VALIDATION
 from finetune.sft_data import split_by_request
 from finetune.train import TrainResult, train
+from finetune.trial_and_error import explored_examples
 from schemas.records import write_records
 from schemas.settings import load_settings
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from finetune.exploration import CALLS, EPISODES, Episode, ExploreConfig, ExploredCall, explore
 from finetune.tool_caller import ToolCallerConfig, write_examples
+from finetune.trial_and_error import CALLS, EPISODES, Episode, ExploreConfig, ExploredCall, explore
 from schemas.dataset import SFTExample
 from schemas.records import read_records
 from tools.atlas.world import build_world

@@ -107,8 +107,8 @@ def merge_command(
     Console(stderr=True).print(f"merged model in {out}", highlight=False, soft_wrap=True)
 
 
-@app.command("explore")
-def explore_command(
+@app.command("explore-tools")
+def explore_tools_command(
     out: Annotated[Path, Opt("--out", "-o", help="folder for episodes, calls and summary")],
     tools: Annotated[str | None, Opt(help="comma-separated; default: every tool")] = None,
     episodes: Annotated[int | None, Opt(help="episodes per tool")] = None,
@@ -124,9 +124,9 @@ def explore_command(
 
     Example:
 
-      waypoint finetune explore --out runs/explore --episodes 40 --explorer expert
+      waypoint finetune explore-tools --out runs/explore --episodes 40 --explorer expert
     """
-    from finetune.exploration import EXPERT, ExploreConfig, explore
+    from finetune.trial_and_error import EXPERT, ExploreConfig, explore
     from schemas.settings import load_settings
 
     given: dict[str, Any] = {
@@ -168,6 +168,9 @@ def tool_caller_command(
     max_steps: Annotated[int | None, Opt(help="stop after this many optimizer steps")] = None,
     epochs: Annotated[float | None, Opt(help="passes over the training set")] = None,
     lr: Annotated[float | None, Opt("--lr", help="peak learning rate")] = None,
+    adapter: Annotated[
+        Path | None, Opt(help="go on training this tool-caller adapter (a tool added later)")
+    ] = None,
     gguf: Annotated[bool, Opt(help="export the adapter as a GGUF LoRA for llama.cpp")] = True,
 ) -> None:
     """Train a tool-caller LoRA adapter on explored calls; with --replay, continual
@@ -182,17 +185,18 @@ def tool_caller_command(
     given: dict[str, Any] = {
         "calls": calls, "out": out, "replay": replay, "replay_fraction": replay_fraction,
         "train.max_steps": max_steps, "train.epochs": epochs, "train.learning_rate": lr,
+        "train.adapter": adapter,
     }  # fmt: skip
     settings = load_tool_caller_config(config, {k: v for k, v in given.items() if v is not None})
     console = Console(stderr=True)
     with run_log(out):
         result = train_tool_caller(settings, console=console)
-    adapter = result.training.adapter
-    line = f"done: {result.data.new_examples} examples, {result.data.replayed} replayed; {adapter}"
+    trained = result.training.adapter
+    line = f"done: {result.data.new_examples} examples, {result.data.replayed} replayed; {trained}"
     if gguf:
         from quantize.lora import export_lora
 
-        adapter = export_lora(adapter, out / "tool_caller.gguf").path
-        line += f"; GGUF LoRA {adapter}"
+        trained = export_lora(trained, out / "tool_caller.gguf").path
+        line += f"; GGUF LoRA {trained}"
     console.print(line, highlight=False, soft_wrap=True)
-    console.print(f"measure: python bench/tool_arguments.py --adapter {adapter}", highlight=False)
+    console.print(f"measure: python bench/tool_arguments.py --adapter {trained}", highlight=False)

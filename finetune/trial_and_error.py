@@ -320,6 +320,8 @@ def explored_examples(paths: Sequence[Path]) -> list[SFTExample]:
     for path in paths:
         file = path / CALLS if path.is_dir() else path
         if not file.is_file():
-            raise WaypointError(f"no explored calls in {path}: run 'waypoint finetune explore'")
+            raise WaypointError(
+                f"no explored calls in {path}: run 'waypoint finetune explore-tools'"
+            )
         examples += [call.example() for call in read_records(file, ExploredCall)]
     return examples
