@@ -52,6 +52,7 @@ class LlamaCppChatModel(ChatModel):
         flash_attn: bool = False,
         chat_template: str | None = None,
         keep_prefixes: int = KEEP,
+        lora: Path | str | None = None,
     ) -> None:
         """`n_threads` (default: llama.cpp's choice) serves prompt and generation alike;
         `n_gpu_layers=-1` offloads every layer (with a CUDA/Metal build of llama.cpp);
@@ -59,10 +60,14 @@ class LlamaCppChatModel(ChatModel):
         changes what a forward pass costs (on a CPU, 5-35% more per token: see
         bench/constrained_decode.py); `keep_prefixes` is how many prompt prefixes besides
         the live one stay cached for later calls (`models.prompt_cache`; 0: only the live);
-        `chat_template` overrides the Jinja template stored in the GGUF. The weights load on
-        first use (or `load()`); the file is checked now."""
+        `chat_template` overrides the Jinja template stored in the GGUF; `lora` is a GGUF
+        LoRA adapter llama.cpp applies to the weights (a planner shipped as a few MB beside
+        its base). The weights load on first use (or `load()`); the files are checked now."""
         self.path = Path(path).expanduser()
         check_gguf_file(self.path)
+        self.lora = Path(lora).expanduser() if lora is not None else None
+        if self.lora is not None:
+            check_gguf_file(self.lora)
         self.name = name or self.path.stem
         self.n_ctx, self.n_threads, self.n_gpu_layers = n_ctx, n_threads, n_gpu_layers
         self.flash_attn = flash_attn
@@ -88,6 +93,7 @@ class LlamaCppChatModel(ChatModel):
                 n_threads_batch=self.n_threads,
                 n_gpu_layers=self.n_gpu_layers,
                 flash_attn=self.flash_attn,
+                lora_path=str(self.lora) if self.lora else None,
                 verbose=False,
             )
         except ValueError as e:
