@@ -1,6 +1,6 @@
 """Several LoRA adapters on one llama.cpp model, chosen per call: each call computes what a
-model loaded with that adapter alone computes, whatever ran before it (the KV cache of one
-adapter never serves another)."""
+model loaded with that adapter alone (llama.cpp's own load-time LoRA) computes, whatever ran
+before it (the KV cache of one adapter never serves another)."""
 
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def text(model, messages, **kwargs) -> str:
 
 def test_each_call_runs_its_own_adapter(bundled_path, adapters):
     alone = {
-        name: AdaptedChatModel(bundled_path, n_ctx=512, n_threads=1, lora=path)
+        name: LlamaCppChatModel(bundled_path, n_ctx=512, n_threads=1, lora=path)
         for name, path in adapters.items()
     }
     expected = {name: (text(m, PLANNER), text(m, TOOL)) for name, m in alone.items()}
@@ -76,7 +76,7 @@ def test_the_default_adapter_is_lora_and_an_unknown_name_is_one_error(bundled_pa
         bundled_path, n_ctx=512, n_threads=1, lora=adapters["planner"],
         adapters={"tool_caller": adapters["tool_caller"]},
     )  # fmt: skip
-    solo = AdaptedChatModel(bundled_path, n_ctx=512, n_threads=1, lora=adapters["planner"])
+    solo = LlamaCppChatModel(bundled_path, n_ctx=512, n_threads=1, lora=adapters["planner"])
     assert text(model, PLANNER) == text(solo, PLANNER)
     with pytest.raises(ModelError, match="no LoRA adapter named 'reflector'"):
         model.with_adapter("reflector")
