@@ -6,8 +6,10 @@ keeps a way out within reach. A *closing* is a short text that the grammar accep
 current state to its end: the open string ends, each missing required key gets the shortest
 value the grammar allows, arrays and objects close. Before the model's token is taken, the
 budget checks that a closing still fits after it; when it would not, the decoder writes the
-closing instead (no forward pass needed: nothing is left to choose) and the completion is
-marked shortened (finish_reason "length"), valid under its grammar.
+closing's first token instead and lets the model go on choosing where the budget allows
+(the next key's value, the tool), and once the closing alone is left, writes it whole (no
+forward pass needed). The completion is then marked shortened (finish_reason "length"),
+and valid under its grammar.
 
 The closing is found greedily, byte by byte, on a copy of the grammar state: the first byte
 it allows in an order that prefers ending things — inside a JSON string the closing quote,
@@ -32,6 +34,8 @@ MAX_CLOSING_BYTES = 4096
 NEAR = 32  # tokens beyond twice the closing's length where every token is checked
 FAR = 256  # ... beyond four times it, where no token is
 RECHECK = 16  # between the two, tokens between checks
+SLACK = 2  # tokens beyond the closing's length left to the model's choices (a closing's
+# remainder may take a token more than its share of the whole, split where it was)
 
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 _FIRST_IN_STRING = b'"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -'
@@ -134,9 +138,22 @@ class Budget:
         self.estimate = len(closing)
         return len(closing) <= after
 
+    def steer(self, grammar: GrammarMatcher, token: int) -> tuple[int, list[int] | None]:
+        """The token to write instead of the model's `token` when that would leave no room
+        for a closing: the closing's first one, as long as more than the closing fits (the
+        model then goes on choosing, so it still picks, say, the tool, where it can). And
+        the whole closing to write at once, ending the generation, when it is tight."""
+        if self.fits(grammar, [token]):
+            return token, None
+        closing = self.close(grammar)
+        if closing is None:
+            return token, None  # no way out known: decode on, and be refused if cut
+        if not closing or len(closing) + SLACK > self.left:
+            return token, closing
+        return closing[0], None
+
     def close(self, grammar: GrammarMatcher) -> list[int] | None:
-        """The closing to write now instead of the model's token (marks the generation
-        shortened); None if none is known."""
+        """A closing from here (marks the generation shortened); None if none is known."""
         closing = self.closing.tokens(grammar, self.lexer)
-        self.shortened = closing is not None
+        self.shortened |= closing is not None
         return closing

@@ -22,8 +22,9 @@ decoder). With 3. the text is the same wherever the model would have spelled for
 its canonical tokens; where it would have split it otherwise, or where a batch's numerics
 tip a near-tie, the rest may differ. bench/constrained_decode.py measures the share of
 greedy plans identical to the plain decoder's. With sampling, the choice is exact in
-distribution (Gumbel-max over the allowed tokens, see `models.lazy_choice`), and a seed gives
-the same sample every time.
+distribution (Gumbel-max over the allowed tokens, see `models.lazy_choice`); a seed gives the
+same sample every time without batches, and with them wherever batched logits do not tip a
+choice (the noise follows the output's bytes, see `Scores`).
 
 Settings this cannot reproduce go to the plain decoder: top_p < 1 (the nucleus of the masked
 distribution needs the full mask) and a negative temperature; without a grammar there is
@@ -142,14 +143,18 @@ class FastDecoder:
         row = engine.evaluator.start(prompt)
         max_forced = MAX_FORCED_BYTES if engine.batched else 0
         spelling: _Spelling | None = None  # forced text the model is spelling for the first time
+        written = 0  # bytes of output so far
+        pieces = engine.forced.first_bytes.pieces
         while True:
-            token = engine.choice(scores(row), grammar)
+            token = engine.choice(scores(row, written), grammar)
             if engine.is_end(token):
                 yield token
-                return None
-            if budget and (closing := _closing_instead(grammar, budget, [token])) is not None:
-                yield from _write(grammar, closing)
-                return "length"
+                return _ended(budget)
+            if budget:
+                token, closing = budget.steer(grammar, token)
+                if closing is not None:
+                    yield from _write(grammar, closing)
+                    return "length"
             grammar.accept(token)
             if spelling and spelling.add(token, engine.forced):
                 spelling = None
@@ -158,19 +163,24 @@ class FastDecoder:
                 spelling = _Spelling(forced.text)
             if budget:
                 budget.spend([token])
-                closing = _closing_instead(grammar, budget, forced.tokens)
-                if forced.tokens and closing is not None:
+                if forced.tokens and not budget.fits(grammar, forced.tokens):
+                    closing = budget.close(grammar) or []
                     yield token
                     yield from _write(grammar, closing)
                     return "length"
                 budget.spend(forced.tokens)
             yield token
             yield from _write(grammar, forced.tokens)
+            written += sum(len(pieces[t]) for t in [token, *forced.tokens])
             self.stats.forced += len(forced.tokens)
             if forced.ends:
-                return None  # the grammar admits nothing but the end: no forward pass for it
+                return _ended(budget)  # the grammar admits nothing but the end: no pass for it
             self.stats.passes += 1
             row = engine.evaluator.extend([token, *forced.tokens])
+
+
+def _ended(budget: Budget | None) -> str | None:
+    return "length" if budget and budget.shortened else None
 
 
 class _Spelling:
@@ -192,15 +202,6 @@ class _Spelling:
         return done
 
 
-def _closing_instead(
-    grammar: GrammarMatcher, budget: Budget, tokens: list[int]
-) -> list[int] | None:
-    """The closing to write now, when `tokens` next would leave no room for one."""
-    if not tokens or budget.fits(grammar, tokens):
-        return None
-    return budget.close(grammar)
-
-
 def _write(grammar: GrammarMatcher, tokens: list[int]) -> Generator[int, Any, None]:
     for token in tokens:
         grammar.accept(token)
@@ -209,14 +210,19 @@ def _write(grammar: GrammarMatcher, tokens: list[int]) -> Generator[int, Any, No
 
 class Scores:
     """What the choice maximizes: the logits (greedy), or logits/T plus Gumbel noise, whose
-    argmax over any set of tokens samples softmax(logits/T) restricted to that set (one fresh
-    draw of noise per position, from a generator seeded with the sampling seed)."""
+    argmax over any set of tokens samples softmax(logits/T) restricted to that set.
+
+    The noise of a choice is drawn from the sampling seed and the number of bytes written
+    before it, not from a running stream: forced text fed in a batch draws no noise, and
+    the choices after it get the same noise as when the model spelled that text itself."""
 
     def __init__(self, sampling: Sampling) -> None:
         self.temperature = sampling.temperature
-        self._rng = np.random.default_rng(sampling.seed)
+        seed = sampling.seed
+        self._seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
 
-    def __call__(self, logits: np.ndarray) -> np.ndarray:
+    def __call__(self, logits: np.ndarray, offset: int) -> np.ndarray:
         if self.temperature == 0.0:
             return logits
-        return logits / self.temperature + self._rng.gumbel(size=logits.shape)
+        noise = np.random.default_rng((self._seed, offset)).gumbel(size=logits.shape)
+        return logits / self.temperature + noise

@@ -26,6 +26,9 @@ MAX_FORCED_BYTES = 256
 
 
 LEARNED_MAX = 4096  # forced texts whose split by the model is remembered
+# Bytes of free text: when two of them are allowed, nothing is forced, which a few one-token
+# checks tell for less than a probe of every first byte (most tokens are inside strings).
+_FREE_TEXT = b"e a0tos1"
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,14 @@ class ForcedText:
     def __init__(self, first_bytes: FirstBytes) -> None:
         self.first_bytes = first_bytes
         self._learned: dict[bytes, list[int]] = {}
+        tokens = first_bytes.byte_tokens
+        self._free_text = [tokens[b] for b in _FREE_TEXT if b in tokens]
 
     def after(self, grammar: GrammarMatcher, max_bytes: int = MAX_FORCED_BYTES) -> Forced:
         """The forced text after `grammar`'s current state (which is left as it is), at most
         `max_bytes` of it (0: only whether the grammar admits nothing but the end)."""
+        if self._free(grammar):
+            return Forced([], False)
         fb, state, forced, ends = self.first_bytes, grammar, bytearray(), False
         while True:
             probe = fb.probe(state)
@@ -63,6 +70,16 @@ class ForcedText:
             return Forced([], False, text, learned=False)
         # Ending is only safe when the tokens carry every forced byte.
         return Forced(tokens, ends and self._spelled(tokens) == len(forced), text)
+
+    def _free(self, grammar: GrammarMatcher) -> bool:
+        """Whether two bytes of free text are allowed (then nothing is forced, and more
+        than the end is allowed)."""
+        allowed = 0
+        for token in self._free_text:
+            allowed += grammar.allows(token)
+            if allowed == 2:
+                return True
+        return False
 
     def learn(self, text: bytes, chosen: list[int]) -> None:
         """Remember how the model spelled `text`: the tokens of `chosen` (what it chose from
