@@ -165,6 +165,9 @@ def load_for_training(source: str, hardware: Hardware) -> "PreTrainedModel":
         model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except OSError as e:
         raise BaseModelError(_not_found(source, e)) from e
+    # Training never reads a KV cache, and with one transformers builds no per-example
+    # attention mask for packed rows: every example would attend to the ones before it.
+    model.config.use_cache = False
     if hardware.precision == "4bit" and not fsdp:
         from peft import prepare_model_for_kbit_training
 

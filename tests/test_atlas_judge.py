@@ -28,9 +28,7 @@ def tools(world):
 
 def run_all(planner, requests, tools):
     agent, judge = Agent(planner, tools, max_steps=10), AtlasJudge()
-    return [
-        judge.judge(r, agent.run(r.text, request_id=r.id, history=r.history)) for r in requests
-    ]
+    return [judge.judge(r, agent.run(r.text, request_id=r.id, history=r.history)) for r in requests]
 
 
 @pytest.mark.parametrize("phrasings", ["train", "heldout"])

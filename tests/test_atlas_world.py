@@ -4,9 +4,9 @@ import pytest
 
 from schemas.errors import WaypointError
 from schemas.plan import plan_model
+from tools.atlas.attributes import ATTRS, GENERIC
 from tools.atlas.judge import mentions
 from tools.atlas.names import MAX_SEED, SLOTS_PER_WORLD, coded_name
-from tools.atlas.attributes import ATTRS, GENERIC
 from tools.atlas.requests import HELD_OUT_SHAPES, SHAPES, TRAINING_SHAPES, atlas_requests
 from tools.atlas.tools import ATLAS_TOOL_NAMES, atlas_tools
 from tools.atlas.wording import voice

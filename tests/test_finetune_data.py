@@ -120,6 +120,25 @@ def test_packed_rows_keep_examples_apart(tokenizer):
     assert "attention_mask" not in batch
 
 
+def test_a_packed_example_sees_only_itself_in_the_training_model(tokenizer):
+    """The model as training loads it: each example's logits in a packed row are its logits
+    alone (a KV cache would switch off the per-example mask and let examples mix)."""
+    import torch
+
+    from finetune.base_model import choose_hardware, load_for_training, resolve_base
+
+    model = load_for_training(resolve_base("smollm2-135m"), choose_hardware("fp32", False))
+    model.train()  # dropout is 0 in the base's config; train mode is what the trainer uses
+    rows = [encode(e, tokenizer, completion_only=True)[0] for e in planner_examples(2)]
+    batch = collate(tokenizer, rows, padding_free=True)
+    with torch.no_grad():
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).logits
+        second = torch.tensor([rows[1]["input_ids"]])
+        alone = model(input_ids=second).logits
+    start = len(rows[0]["input_ids"])
+    assert torch.allclose(packed[0, start:], alone[0], atol=1e-3)
+
+
 def test_full_loss_trains_on_every_real_token(tokenizer):
     rows = [encode(e, tokenizer, completion_only=False)[0] for e in planner_examples(2)]
     batch = collate(tokenizer, rows)

@@ -29,7 +29,8 @@ GENERIC = Phrasings(
     ("What is {noun} of {x}?", "Tell me {noun} of {x}.", "Look up {noun} of {x}.",
      "I need to know {noun} of {x}.", "Find out {noun} of {x}.",
      "Can you tell me {noun} of {x}?", "Please find {noun} of {x}.", "What's {noun} of {x}?",
-     "Search for {noun} of {x}."),
+     "Search for {noun} of {x}.", "Give me {noun} of {x}.", "I'm looking for {noun} of {x}.",
+     "Show me {noun} of {x}.", "Any idea what {noun} of {x} is?"),
     ("Could you find out {noun} of {x}?", "Do you know {noun} of {x}?",
      "I'd like to know {noun} of {x}."),
 )  # fmt: skip

@@ -265,7 +265,9 @@ def difference(world: World, rng: random.Random, split: Split) -> Built:
 AGE = Phrasings(
     "age",
     ("How old will {p} be in {year}?", "What age does {p} turn in {year}?",
-     "Work out the age of {p} in {year}.", "How old is {p} going to be in {year}?"),
+     "Work out the age of {p} in {year}.", "How old is {p} going to be in {year}?",
+     "What will be the age of {p} in the year {year}?", "Tell me how old {p} is in {year}.",
+     "By {year}, what age will {p} have reached?"),
     ("In {year}, how old is {p}?",),
 )  # fmt: skip
 
@@ -294,21 +296,26 @@ def _age_steps(person, year: int, subject: str) -> list[GoldStep]:
 ARITHMETIC = {
     "*": Phrasings("arithmetic.times",
         ("What is {a} * {b}?", "What is {a} times {b}?", "Multiply {a} by {b}.",
-         "How much is {a} times {b}?", "Calculate {a} × {b}.", "What do you get for {a}*{b}?"),
+         "How much is {a} times {b}?", "Calculate {a} × {b}.", "What do you get for {a}*{b}?",
+         "{a} multiplied by {b} is what?", "Compute {a} x {b}."),
         ("What's the product of {a} and {b}?",)),
     "+": Phrasings("arithmetic.plus",
         ("What is {a} + {b}?", "What is {a} plus {b}?", "Add {a} and {b}.",
-         "How much is {a} plus {b}?", "What's the sum of {a} and {b}?"),
+         "How much is {a} plus {b}?", "What's the sum of {a} and {b}?", "{a} + {b} = ?",
+         "Sum {a} and {b} for me."),
         ("Add {b} to {a}, please.",)),
     "-": Phrasings("arithmetic.minus",
         ("What is {a} - {b}?", "What is {a} minus {b}?", "Subtract {b} from {a}.",
-         "How much is {a} minus {b}?"),
+         "How much is {a} minus {b}?", "What's left if you take {b} from {a}?",
+         "Calculate {a} - {b}."),
         ("Take {b} away from {a}.",)),
     "/": Phrasings("arithmetic.divide",
-        ("What is {a} / {b}?", "What is {a} divided by {b}?", "Divide {a} by {b}."),
+        ("What is {a} / {b}?", "What is {a} divided by {b}?", "Divide {a} by {b}.",
+         "How much is {a} split into {b} equal parts?", "{a} / {b} = ?"),
         ("How many times does {b} go into {a}?",)),
     "%": Phrasings("arithmetic.percent",
-        ("What is {b}% of {a}?", "What is {b} percent of {a}?", "Calculate {b}% of {a}."),
+        ("What is {b}% of {a}?", "What is {b} percent of {a}?", "Calculate {b}% of {a}.",
+         "Work out {b} percent of {a}.", "{b}% of {a} is how much?"),
         ("How much is {b} per cent of {a}?",)),
     "**": Phrasings("arithmetic.power",
         ("What is {a} squared?", "What is {a} to the power of 2?", "Square {a}."),
@@ -341,7 +348,9 @@ UNITS = (
 CONVERSIONS = Phrasings(
     "conversion",
     ("How many {to} are in {n} {unit}?", "Convert {n} {unit} to {to}.",
-     "How many {to} is {n} {unit}?", "What is {n} {unit} in {to}?", "{n} {unit} in {to}?"),
+     "How many {to} is {n} {unit}?", "What is {n} {unit} in {to}?", "{n} {unit} in {to}?",
+     "Turn {n} {unit} into {to}.", "How much is {n} {unit} in {to}?",
+     "Change {n} {unit} to {to}, please."),
     ("Express {n} {unit} in {to}.",),
 )  # fmt: skip
 
@@ -368,13 +377,15 @@ YEARS = Phrasings(
     "years",
     ("How many years are there between {y1} and {y2}?", "How many years passed from {y1} to "
      "{y2}?", "How long is it from {y1} to {y2} in years?",
-     "How old is someone born in {y1} in {y2}?"),
+     "How old is someone born in {y1} in {y2}?", "How many years lie between {y1} and {y2}?",
+     "Count the years from {y1} to {y2}."),
     ("How many years separate {y1} and {y2}?",),
 )  # fmt: skip
 YEARS_AFTER = Phrasings(
     "years_after",
     ("What year is {n} years after {y1}?", "Which year comes {n} years after {y1}?",
-     "What year will it be {n} years after {y1}?"),
+     "What year will it be {n} years after {y1}?", "Add {n} years to {y1}: which year is it?",
+     "{n} years after {y1} is which year?"),
     ("Count {n} years on from {y1}: which year is it?",),
 )  # fmt: skip
 
@@ -401,7 +412,9 @@ EMAIL = Phrasings(
     "email",
     ("Send an e-mail to {p} saying that {msg}.", "E-mail {p} that {msg}.",
      "Write an e-mail to {p}: {msg}.", "Mail {p} and tell them that {msg}.",
-     "Drop {p} an email that {msg}."),
+     "Drop {p} an email that {msg}.", "Let {p} know by mail that {msg}.",
+     "Send {p} a message saying that {msg}.", "Email {p}: {msg}.",
+     "Please tell {p} in an e-mail that {msg}."),
     ("Please let {p} know by e-mail that {msg}.",),
 )  # fmt: skip
 
@@ -438,14 +451,17 @@ def email(world: World, rng: random.Random, split: Split) -> Built:
 CALENDAR = Phrasings(
     "calendar",
     ("Add {e} to my calendar.", "Put {e} in my calendar.", "Create a calendar entry for {e}.",
-     "Save {e} in my calendar.", "Can you add {e} to my calendar?"),
+     "Save {e} in my calendar.", "Can you add {e} to my calendar?",
+     "Make a calendar event for {e}.", "I want {e} in my calendar.",
+     "Note {e} down in my calendar."),
     ("Please note {e} in my calendar.",),
 )  # fmt: skip
 APPOINTMENT = Phrasings(
     "appointment",
     ("Add {t} on {d} at {h} to my calendar.", "Put {t} in my calendar on {d} at {h}.",
      "Schedule {t} on {d} at {h}.", "Create a calendar event: {t} on {d} at {h}.",
-     "Book {t} for {d} at {h} in my calendar."),
+     "Book {t} for {d} at {h} in my calendar.", "Remind me of {t} on {d} at {h}.",
+     "Save {t}, {d} at {h}, in my calendar.", "Calendar: {t} on {d} at {h}."),
     ("Please remember {t} on {d} at {h} in my calendar.",),
 )  # fmt: skip
 APPOINTMENTS = (
