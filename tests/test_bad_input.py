@@ -37,6 +37,8 @@ CASES: list[tuple[str, list[str], str]] = [
      "--max-string"),
     ("grammar-max-items", ["grammar", "compile", "{d}/schema.json", "--max-items", "0"],
      "--max-items"),
+    ("grammar-formats", ["grammar", "compile", "{d}/schema.json", "--formats", "loose"],
+     "--formats: must be 'assert' or 'annotate'"),
     ("grammar-strict-warning", ["grammar", "compile", "{d}/loose.json", "--strict"],
      "capped"),
     ("grammar-unwritable-out", ["grammar", "compile", "{d}/schema.json", "--out", "{d}/none/x"],

@@ -76,6 +76,30 @@ def test_cli_compiles_a_pydantic_class_to_a_file(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("policy", "year_only"), [(None, False), ("assert", False), ("annotate", True)]
+)
+def test_cli_format_is_asserted_or_an_annotation_as_stated(tmp_path, vocab, policy, year_only):
+    """--formats states the policy: asserted by default (only real dates), or an annotation
+    as JSON Schema 2020-12 reads it (the conformance suite's "2962" is then a valid date),
+    with a warning that says it is not enforced; --strict refuses that grammar."""
+    from models.matcher import GrammarMatcher
+
+    path = tmp_path / "date.json"
+    path.write_text(json.dumps({"type": "string", "format": "date"}))
+    args = ["grammar", "compile", str(path), *(["--formats", policy] if policy else [])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    gbnf = result.stdout
+    assert GrammarMatcher(vocab, gbnf).match('"2024-02-29"')[0]
+    assert GrammarMatcher(vocab, gbnf).match('"2962"')[0] is year_only
+    assert GrammarMatcher(vocab, gbnf).match('"2023-02-29"')[0] is year_only
+    assert ("format 'date' at # is an annotation" in result.stderr) is year_only
+    if year_only:
+        strict = runner.invoke(app, [*args, "--strict"])
+        assert strict.exit_code != 0 and "is an annotation" in str(strict.exception)
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         ("{not json", "is not valid JSON"),

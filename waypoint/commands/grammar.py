@@ -3,7 +3,7 @@
 import importlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 
@@ -33,6 +33,16 @@ def load_schema(source: str) -> Any:
     return obj
 
 
+def format_policy(value: str) -> Any:
+    """--formats as a `schemas.grammar.FormatPolicy`, or one line naming the choices."""
+    from schemas.grammar import FormatPolicy
+
+    choices = get_args(FormatPolicy)
+    if value not in choices:
+        raise WaypointError(f"--formats: must be {' or '.join(map(repr, choices))}, not {value!r}")
+    return value
+
+
 @app.command("compile")
 def compile_command(
     schema: Annotated[str, typer.Argument(help="SCHEMA.json or package.module:Model")],
@@ -40,6 +50,13 @@ def compile_command(
     whitespace: Annotated[str, typer.Option(help="compact or flexible")] = "compact",
     max_string: Annotated[int, typer.Option(help="cap for strings without maxLength")] = 512,
     max_items: Annotated[int, typer.Option(help="cap for arrays without maxItems")] = 64,
+    formats: Annotated[
+        str,
+        typer.Option(
+            help="assert: only well-formed values of known formats; annotate: `format` is an "
+            "annotation, as JSON Schema 2020-12 says (a warning where one is not enforced)"
+        ),
+    ] = "assert",
     strict: Annotated[
         bool, typer.Option(help="refuse a schema the grammar would not enforce in full")
     ] = False,
@@ -52,6 +69,8 @@ def compile_command(
       waypoint grammar compile schemas/examples/plan.json
 
       waypoint grammar compile schemas.rating:Rating --out rating.gbnf --strict
+
+      waypoint grammar compile schema.json --formats annotate
     """
     from pydantic import ValidationError
 
@@ -64,7 +83,8 @@ def compile_command(
     except ValidationError as e:
         field, _, problem = validation_problem(e).partition(": ")
         raise WaypointError(f"--{OPTIONS.get(field, field)}: {problem}") from e
-    grammar = compile_grammar(load_schema(schema), options)
+    policy = format_policy(formats)
+    grammar = compile_grammar(load_schema(schema), options, formats=policy)
     if strict:
         refuse_warnings(grammar, schema)
     for warning in grammar.warnings:
