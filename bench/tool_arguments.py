@@ -12,8 +12,18 @@ caller is the bundled model; the trained one is the same base with a tool-caller
     python bench/tool_arguments.py                              # zero-shot only
     python bench/tool_arguments.py --adapter runs/tc/tool_caller.gguf --cases 120
 
-The last line is JSON: `zero_shot` and `trained` (null without --adapter) are model-path
-accuracies on the held-out cases; `detail` has both paths per tool.
+Forgetting (continual learning): several adapters, named, side by side in one process (the
+base loaded once, the adapter switched per call), on the old tools' held-out cases: the
+adapter before a tool was added, and after, trained with and without replay.
+
+    python bench/tool_arguments.py --tools send_email,create_event,calculate \
+        --adapter before=runs/tool-caller/tool_caller.gguf \
+        --adapter replay=runs/tc-units/tool_caller.gguf \
+        --adapter no_replay=runs/tc-units-no-replay/tool_caller.gguf
+
+The last line is JSON: `zero_shot` and `trained` (the first adapter; null without
+--adapter) are model-path accuracies on the held-out cases, `accuracy` has every adapter's;
+`detail` has both paths per tool.
 """
 
 import argparse
@@ -26,6 +36,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 HELDOUT_WORLD = 2  # a world no training data comes from (exploration uses others)
+BASE = "zero_shot"
+
+
+def named_adapters(specs: list[str]) -> dict[str, Path]:
+    """--adapter [NAME=]PATH, repeated: the first unnamed one is `trained`."""
+    named: dict[str, Path] = {}
+    for i, spec in enumerate(specs):
+        name, given, path = spec.partition("=")
+        if not given:
+            name, path = ("trained" if i == 0 else f"adapter_{i + 1}"), spec
+        if not name or name == BASE or name in named:
+            raise SystemExit(f"error: --adapter {spec!r}: the name must be new and not {BASE}")
+        named[name] = Path(path)
+    return named
 
 
 def main() -> None:
@@ -34,7 +58,13 @@ def main() -> None:
     )
     parser.add_argument("--cases", type=int, default=60, help="held-out cases (tools take turns)")
     parser.add_argument("--world", type=int, default=HELDOUT_WORLD, help="atlas world seed")
-    parser.add_argument("--adapter", type=Path, help="a tool-caller GGUF LoRA of the bundled base")
+    parser.add_argument(
+        "--adapter",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="a tool-caller GGUF LoRA of the bundled base (repeatable, NAME=PATH)",
+    )
     parser.add_argument("--tools", default="send_email,create_event,calculate,convert_units")
     parser.add_argument("--paths", default="model,shipped", help="model, shipped or both")
     parser.add_argument("--threads", type=int, default=2)
@@ -49,14 +79,12 @@ def main() -> None:
     from tools.calls.cases import make_cases
     from tools.calls.trial import accuracy, measure
 
+    adapters = named_adapters(args.adapter)
     cases = make_cases(build_world(args.world), args.cases, "heldout", args.tools.split(","))
-    adapters = {"tool_caller": args.adapter} if args.adapter else {}
     base = AdaptedChatModel(
         bundled_model_path(), n_ctx=2048, n_threads=args.threads, adapters=adapters
     )
-    callers = {"zero_shot": base.with_adapter(None)}
-    if args.adapter:
-        callers["trained"] = base.with_adapter("tool_caller")
+    callers = {BASE: base.with_adapter(None)} | {n: base.with_adapter(n) for n in adapters}
     detail: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as home:
         for label, model in callers.items():
@@ -81,9 +109,10 @@ def main() -> None:
                 "bench": "tool_arguments",
                 "cases": len(cases),
                 "world": args.world,
-                "zero_shot": model_path["zero_shot"],
-                "trained": model_path.get("trained"),
-                "adapter": str(args.adapter) if args.adapter else None,
+                "zero_shot": model_path[BASE],
+                "trained": model_path[next(iter(adapters))] if adapters else None,
+                "accuracy": model_path,
+                "adapters": {name: str(path) for name, path in adapters.items()},
                 "detail": detail,
             }
         )
