@@ -28,22 +28,42 @@ ATLAS_JUDGE, CHECK_JUDGE = "atlas", "check"
 
 
 class Models:
-    """Each named model loaded once per evaluation, shared by planners, judge and tools."""
+    """Each named model loaded once per evaluation, shared by planners, judge and tools;
+    `gpu_layers` goes to the in-process ones (`models.registry.load_chat_model`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, gpu_layers: int | None = None) -> None:
         self._loaded: dict[str, ChatModel] = {}
+        self.gpu_layers = gpu_layers
 
     def get(self, name: str) -> ChatModel:
         if name not in self._loaded:
             from models.llamacpp import LlamaCppChatModel
             from models.registry import load_chat_model
 
-            model = load_chat_model(name)
+            model = load_chat_model(name, gpu_layers=self.gpu_layers)
             if isinstance(model, LlamaCppChatModel):
                 model.load()  # a broken file fails now, not as one failed run per request
             model.check()  # and so does a server that is not there
             self._loaded[name] = model
         return self._loaded[name]
+
+    def local(self) -> dict[str, ChatModel]:
+        """The models loaded so far that run in this process (not behind HTTP)."""
+        from models.openai_compat import OpenAIChatModel
+
+        return {n: m for n, m in self._loaded.items() if not isinstance(m, OpenAIChatModel)}
+
+    def require_http(self, tool_caller: str | None) -> None:
+        """Several runs at once need models that serve several calls at once: a server.
+        An in-process llama.cpp model runs one completion at a time."""
+        local = list(self.local())
+        if tool_caller is not None:
+            local.append(f"the tool caller {tool_caller}")
+        if local:
+            raise EvalError(
+                f"--workers > 1 needs every model behind HTTP; {', '.join(local)} runs in "
+                "process (serve it: python -m models.llamacpp_server, vLLM, ...)"
+            )
 
 
 def default_judge(world: WorldKind) -> str:

@@ -2,14 +2,19 @@
 judged and stored the moment it exists.
 
 Nothing is dropped: a run that ends without an answer is recorded as it ended, and a run
-that crashes is recorded as `failed` with the exception as its reason. A rerun of the same
-evaluation skips every (planner, run, request) already recorded and rates any trajectory
-whose rating is missing (a model judge that failed on it before). Ctrl-C stops after the
-records already written; the request in flight is run again next time.
+that crashes is recorded as `failed` with the exception as its reason. A run cut short by a
+model server's fault (`ServerFault`: unreachable, 429, 5xx, timeouts, after the client's
+retries) is the server's failure, not the planner's: it is counted (`faults`), not recorded.
+A rerun of the same evaluation skips every (planner, run, request) already recorded and
+rated, runs the rest, and rates any trajectory whose rating is missing (a model judge that
+failed on it before). With `workers > 1` items run on that many threads (for planners,
+judges and simulators behind HTTP); results are stored by this thread as they finish.
+Ctrl-C stops after the records already written; the requests in flight run again next time.
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
@@ -19,12 +24,14 @@ from evals.errors import EvalInterrupted
 from evals.planners import PlannerFor, PlannerSpec, parse_planners, planner_for
 from evals.request_sets import RequestSet, load_request_set
 from evals.store import EvalConfig, EvalSettings, RatingRecord, RunStore, TrajectoryRecord
+from models.chat_model import ChatModel, ServerFault
 from planner.agent import Agent
 from planner.events import Event, RunFinished
 from schemas.errors import WaypointError
 from schemas.progress import RunSummary, counted_progress
 from schemas.request import Request
 from schemas.trajectory import Trajectory, TrajectoryMeta
+from schemas.workers import as_finished
 
 
 class EvalRunSummary(RunSummary):
@@ -46,10 +53,15 @@ def run_eval(
     settings: EvalSettings | None = None,
     simulator: str | None = None,
     show_progress: bool = True,
+    workers: int = 1,
+    gpu_layers: int | None = None,
+    on_local_model: Callable[[ChatModel], None] | None = None,
 ) -> EvalRunSummary:
     """Run, judge and store; see the module docstring. `judge` None: the world's own
-    programmatic judge (atlas, or check for real-tool requests). Raises EvalInterrupted on
-    Ctrl-C."""
+    programmatic judge (atlas, or check for real-tool requests). `workers` > 1 needs every
+    model of the evaluation behind HTTP; `gpu_layers` is for in-process models
+    (`models.registry.load_chat_model`), and `on_local_model` hears of the first of them once
+    the evaluation is set up. Raises EvalInterrupted on Ctrl-C."""
     if runs < 1:
         raise WaypointError(f"runs must be at least 1, got {runs}")
     specs = parse_planners(p.label if isinstance(p, PlannerSpec) else p for p in planners)
@@ -65,7 +77,7 @@ def run_eval(
     )
     store = RunStore.create_or_continue(out_dir, config, request_set)
     request_set = store.request_set()
-    models = Models()
+    models = Models(gpu_layers)
     # the expert names every entity it searches for, so only other planners need embeddings
     warm = any(s.kind != "expert" for s in specs)
     environment = make_environment(
@@ -75,7 +87,25 @@ def run_eval(
     sources = {  # every planner is built before the first run, so a bad one fails early
         s.label: planner_for(s, request_set, environment, settings, models) for s in specs
     }
-    return _Evaluation(store, environment, sources, request_set.requests, runs).run(show_progress)
+    if workers > 1:
+        models.require_http(tool_caller=settings.tool_caller)
+    if on_local_model is not None and (local := models.local()):
+        on_local_model(next(iter(local.values())))  # once everything is set up
+    evaluation = _Evaluation(store, environment, sources, request_set.requests, runs)
+    return evaluation.run(show_progress, workers)
+
+
+Item = tuple[str, int, Request]  # (planner label, run, request)
+
+
+@dataclass
+class _Done:
+    """What one item's work produced, for the caller's thread to store and count."""
+
+    record: TrajectoryRecord
+    new: bool
+    rating: RatingRecord | None = None
+    judge_error: str | None = None
 
 
 class _Evaluation:
@@ -91,20 +121,28 @@ class _Evaluation:
         self.requests, self.runs = requests, runs
         self.summary = EvalRunSummary(run_dir=store.root, total=len(sources) * runs * len(requests))
 
-    def run(self, show_progress: bool) -> EvalRunSummary:
+    def run(self, show_progress: bool, workers: int = 1) -> EvalRunSummary:
+        """Every item not yet rated, on `workers` threads; only this thread writes."""
         trajectories = {r.key: r for r in self.store.trajectories()}
         rated = {r.key for r in self.store.ratings()}
+        todo = [item for item in self._items() if _key(item) not in rated]
+        self.summary.skipped = self.summary.total - len(todo)
         started = time.perf_counter()
-        with counted_progress("eval", self.summary.total, show=show_progress) as progress:
+
+        def work(item: Item) -> _Done:
+            return self._work(item, trajectories.get(_key(item)))
+
+        with counted_progress(
+            "eval", self.summary.total, completed=self.summary.skipped, show=show_progress
+        ) as progress:
             try:
-                for label, run, request in self._items():
+                for (label, run, request), done in as_finished(todo, work, workers, name="eval"):
                     progress.describe(f"{label} · run {run + 1}/{self.runs}")
-                    key = (label, run, request.id)
-                    if key in rated:
-                        self.summary.skipped += 1
+                    if isinstance(done, WaypointError):  # a server's fault: no record
+                        self.summary.faults += 1
+                        self.summary.note(f"{label} run {run} {request.id}: {done}")
                     else:
-                        record = trajectories.get(key) or self._run(label, run, request)
-                        self._judge(request, record)
+                        self._store(done)
                     progress.advance()
             except KeyboardInterrupt:
                 raise EvalInterrupted(
@@ -114,12 +152,24 @@ class _Evaluation:
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
-    def _items(self) -> Iterator[tuple[str, int, Request]]:
+    def _items(self) -> Iterator[Item]:
         """(planner, run, request), one planner's runs after another."""
         for label in self.sources:
             for run in range(self.runs):
                 for request in self.requests:
                     yield label, run, request
+
+    def _work(self, item: Item, record: TrajectoryRecord | None) -> _Done:
+        """Run (unless recorded before) and judge one item; raises only a ServerFault."""
+        label, run, request = item
+        done = _Done(record=record or self._run(label, run, request), new=record is None)
+        try:
+            rating = self.environment.judge.judge(request, done.record.trajectory)
+        except WaypointError as e:  # a model judge's bad verdict or fault: rated next rerun
+            done.judge_error = f"judge, {label} run {run} {request.id}: {e}"
+        else:
+            done.rating = RatingRecord(planner=label, run=run, rating=rating)
+        return done
 
     def _run(self, label: str, run: int, request: Request) -> TrajectoryRecord:
         planner = self.sources[label](run, request)
@@ -131,24 +181,29 @@ class _Evaluation:
             world=self.environment.world,
             run=run,
         )
-        trajectory = attempt(agent, request, meta)
-        record = TrajectoryRecord(planner=label, run=run, trajectory=trajectory)
-        self.store.add_trajectory(record)
-        self.summary.written += 1
-        if trajectory.status == "failed":
-            self.summary.failed += 1
-            self.summary.note(f"{label} run {run} {request.id}: {trajectory.reason}")
-        return record
+        return TrajectoryRecord(planner=label, run=run, trajectory=attempt(agent, request, meta))
 
-    def _judge(self, request: Request, record: TrajectoryRecord) -> None:
-        try:
-            rating = self.environment.judge.judge(request, record.trajectory)
-        except WaypointError as e:  # a model judge's bad verdict: rated on the next rerun
+    def _store(self, done: _Done) -> None:
+        record = done.record
+        if done.new:
+            self.store.add_trajectory(record)
+            self.summary.written += 1
+            if record.trajectory.status == "failed":
+                self.summary.failed += 1
+                request_id = record.trajectory.request_id
+                self.summary.note(f"{record.planner} run {record.run} {request_id}: "
+                                  f"{record.trajectory.reason}")  # fmt: skip
+        if done.rating is None:
             self.summary.unjudged += 1
-            self.summary.note(f"judge, {record.planner} run {record.run} {request.id}: {e}")
+            self.summary.note(done.judge_error or "judge: no rating")
             return
-        self.store.add_rating(RatingRecord(planner=record.planner, run=record.run, rating=rating))
+        self.store.add_rating(done.rating)
         self.summary.judged += 1
+
+
+def _key(item: Item) -> tuple[str, int, str]:
+    label, run, request = item
+    return label, run, request.id
 
 
 def attempt(agent: Agent, request: Request, meta: TrajectoryMeta) -> Trajectory:
@@ -163,6 +218,8 @@ def attempt(agent: Agent, request: Request, meta: TrajectoryMeta) -> Trajectory:
     agent.subscribe(keep)
     try:
         return agent.run(request.text, request_id=request.id, meta=meta, history=request.history)
+    except ServerFault:
+        raise  # the server's trouble, not the planner's: no record, run again next time
     except Exception as e:  # any crash is a result of the planner under test, so a record
         empty = Trajectory(request_id=request.id, request=request.text, meta=meta)
         trajectory = finished[-1] if finished else empty

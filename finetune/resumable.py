@@ -4,22 +4,30 @@ Items whose key already has a record in the output file are skipped; every new r
 appended atomically the moment it exists (`schemas.records`), so kill -9 loses at most the
 items in flight and a rerun neither repeats nor misses one. Work runs on a thread pool
 when `workers > 1` (HTTP backends spend their time waiting), else in this thread.
+
+An item whose work raises a WaypointError gets no record, so the next run tries it again:
+a server's fault (`ServerFault`: unreachable, 429, 5xx, a timeout, after the client's
+retries) is counted apart from other failures, and each one is logged with its key.
 """
 
+import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
 
+from models.chat_model import ServerFault
 from schemas.errors import WaypointError
 from schemas.progress import RunSummary, counted_progress
 from schemas.records import Appender, read_records
+from schemas.workers import as_finished
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 
 class Interrupted(WaypointError):
@@ -41,7 +49,8 @@ def run_resumable(
     show_progress: bool = True,
 ) -> RunSummary:
     """Run `work` on every item without a record in `out`; a WaypointError from one item is
-    counted as a failure (its item stays open for the next run), anything else stops the run."""
+    counted as a failure or a fault (its item stays open for the next run), anything else
+    stops the run."""
     if workers < 1:
         raise WaypointError(f"workers must be at least 1, got {workers}")
     done = {record_key(r) for r in read_records(out, record_model)}
@@ -53,10 +62,13 @@ def run_resumable(
         counted_progress(label, len(items), completed=summary.skipped, show=show_progress) as bar,
     ):
         try:
-            for outcome in _outcomes(todo, work, workers):
+            for item, outcome in as_finished(todo, work, workers, name=label):
                 if isinstance(outcome, WaypointError):
-                    summary.failed += 1
+                    fault = isinstance(outcome, ServerFault)
+                    summary.faults += fault
+                    summary.failed += not fault
                     summary.note(str(outcome))
+                    log.info("%s %s, no record: %s", label, item_key(item), outcome)
                 else:
                     appender.append(outcome)
                     summary.written += 1
@@ -68,36 +80,3 @@ def run_resumable(
             ) from None
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _outcomes(
-    todo: Sequence[T], work: Callable[[T], R], workers: int
-) -> Iterator[R | WaypointError]:
-    if workers == 1:
-        for item in todo:
-            yield _attempt(work, item)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="simulate")
-    pending: set[Future] = set()
-    queue = iter(todo)
-    try:
-        # keep only a few items queued per worker, so Ctrl-C does not wait for thousands
-        for item in queue:
-            pending.add(pool.submit(_attempt, work, item))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-                if (item := next(queue, None)) is not None:
-                    pending.add(pool.submit(_attempt, work, item))
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _attempt(work: Callable[[T], R], item: T) -> R | WaypointError:
-    try:
-        return work(item)
-    except WaypointError as e:
-        return e

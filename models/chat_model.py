@@ -29,6 +29,13 @@ class CompletionError(ModelError):
         self.completion = completion
 
 
+class ServerFault(ModelError):
+    """A model's server failed, not the model: unreachable, too slow, overloaded (429) or
+    broken (5xx, a response cut off), after the client's own retries. The same request may
+    well succeed later, so work cut short by a fault is no result: a simulation or an
+    evaluation records it as an error, writes no record, and runs it again next time."""
+
+
 class ChatModel(ABC):
     name: str = "model"
     # Refuse a schema whose grammar would enforce only part of it (`models.structured`)

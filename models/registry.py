@@ -54,6 +54,9 @@ class LlamaCppEntry(BaseModel):
     lora: Path | None = Field(None, description="a GGUF LoRA adapter llama.cpp applies at load")
     planner: PlannerPrompt = "zero-shot"
     n_ctx: int = Field(4096, ge=256)
+    n_gpu_layers: int | None = Field(
+        None, ge=-1, description="layers on the GPU (-1 all); None: all with a GPU build"
+    )
     decoder: str | None = None  # a name in models.decoding.DECODERS; None: the default
     flash_attn: bool | None = None
 
@@ -159,9 +162,14 @@ def entry_for(name: str) -> Entry:
 # -- from a name to a file and a ChatModel ----------------------------------------------
 
 
-def load_chat_model(name_or_path: str | Path = DEFAULT_MODEL, **overrides: Any) -> ChatModel:
+def load_chat_model(
+    name_or_path: str | Path = DEFAULT_MODEL, *, gpu_layers: int | None = None, **overrides: Any
+) -> ChatModel:
     """The model a user named: a GGUF path or a registry name. `overrides` go to the
-    backend's constructor (n_ctx, n_threads, n_gpu_layers, decoder, timeout, …)."""
+    backend's constructor (n_ctx, n_threads, n_gpu_layers, decoder, timeout, …).
+    `gpu_layers` (a command's --gpu-layers) is for an in-process model only, a server
+    offloads by its own flags: it wins over the entry's `n_gpu_layers`, and with neither,
+    every layer goes to the GPU when llama.cpp has a GPU backend (`models.offload`)."""
     # each backend is imported only once the name is known to be its (a typo fails fast)
     path = _local_path(name_or_path)
     name = str(name_or_path)
@@ -172,13 +180,16 @@ def load_chat_model(name_or_path: str | Path = DEFAULT_MODEL, **overrides: Any) 
         settings = entry.model_dump(exclude={"backend", "description", "planner"})
         return OpenAIChatModel(**({"name": name} | settings | overrides))
     from models.llamacpp import LlamaCppChatModel
+    from models.offload import resolve_gpu_layers
 
+    asked = gpu_layers if gpu_layers is not None else entry.n_gpu_layers if entry else None
+    offload = {"n_gpu_layers": resolve_gpu_layers(asked)}
     if entry is None:
-        return LlamaCppChatModel(path, **overrides)
+        return LlamaCppChatModel(path, **(offload | overrides))
     runtime = entry.model_dump(
         include={"n_ctx", "decoder", "flash_attn", "lora"}, exclude_none=True
     )
-    settings = {"name": name} | runtime | overrides
+    settings = {"name": name} | runtime | offload | overrides
     return LlamaCppChatModel(local_file(name, entry), **settings)
 
 

@@ -4,7 +4,9 @@ The agent knows no tool by name. A step's tool is looked up in the tool set and 
 observation marked final ends the run with its text as the answer. At the last step the
 planner may only choose a tool that ends the run, so a run that can answer does. A tool that raises
 does not end the run: its error becomes the observation the planner sees next. Every run,
-finished or not, is returned as a `Trajectory`.
+finished or not, is returned as a `Trajectory`, except one cut short by a model server's
+fault (`ServerFault`, from the planner or a tool): that is no result of the run, and the
+fault is raised for the caller to retry the request later.
 """
 
 import logging
@@ -12,6 +14,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
+from models.chat_model import ServerFault
 from planner.base import Planner
 from planner.events import (
     Answered,
@@ -96,7 +99,8 @@ class Agent:
         history: Sequence[Exchange] = (),
     ) -> Trajectory:
         """Run one request to an answer, or to `incomplete` when the steps run out, or to
-        `failed` when the planner cannot produce a plan. Ctrl-C raises RunInterrupted."""
+        `failed` when the planner cannot produce a plan. Ctrl-C raises RunInterrupted; a
+        server's fault is raised as it came (ServerFault), the run being no result."""
         trajectory = Trajectory(
             request_id=request_id or uuid.uuid4().hex[:12],
             request=request,
@@ -110,6 +114,9 @@ class Agent:
         except KeyboardInterrupt:
             trajectory.status, trajectory.reason = "incomplete", "interrupted by the user"
             raise RunInterrupted(trajectory) from None
+        except ServerFault as e:
+            trajectory.reason = f"cut short by a server fault: {e}"
+            raise
         finally:
             trajectory.seconds = time.perf_counter() - started
             self._emit(RunFinished(trajectory=trajectory))
@@ -124,6 +131,8 @@ class Agent:
                 decision = self.planner.plan(
                     trajectory.request, scratchpad, trajectory.history, only=only
                 )
+            except ServerFault:
+                raise
             except WaypointError as e:
                 trajectory.status = "failed"
                 trajectory.reason = f"the planner failed at step {number}: {e}"
@@ -132,7 +141,7 @@ class Agent:
             trajectory.completion_tokens += decision.completion_tokens
             self._emit(PlanMade(step=number, plan=decision.plan))
             step, final = self._act(number, trajectory.request, decision.plan, scratchpad)
-            trajectory.steps.append(step)
+            trajectory.steps.append(step.model_copy(update={"awareness": decision.awareness}))
             if final:
                 trajectory.answer, trajectory.status = step.observation, "answered"
                 self._emit(Answered(answer=step.observation))
@@ -150,6 +159,8 @@ class Agent:
                 raise WaypointError(f"there is no tool named {plan.tool!r}")
             observation = tool.run(request, plan.task, scratchpad)
             step, final = Step(plan=plan, observation=observation.text), observation.final
+        except ServerFault:
+            raise  # the server's trouble, not a result the planner should see
         except Exception as e:  # a failing tool must not end the run: the planner sees why
             logger.debug("tool %s raised", plan.tool, exc_info=True)
             error = str(e) if isinstance(e, WaypointError) else f"{type(e).__name__}: {e}"

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from schemas.awareness import Awareness
 from schemas.plan import PlanRecord
 from schemas.trajectory import Exchange, Scratchpad
 
@@ -13,6 +14,7 @@ class Decision(BaseModel):
     plan: PlanRecord
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    awareness: Awareness | None = None  # how a self-aware planner made the plan
 
 
 class Planner(ABC):

@@ -27,6 +27,9 @@ class RunSummary(BaseModel):
     skipped: int = Field(0, description="already done before this call")
     written: int = Field(0, description="records this call added")
     failed: int = Field(0, description="items of this call that failed")
+    faults: int = Field(
+        0, description="items cut short by a server's fault: no record, run again next time"
+    )
     seconds: float = 0.0
     problems: list[str] = Field(default_factory=list, description="the first few reasons")
 

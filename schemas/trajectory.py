@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.awareness import Awareness
 from schemas.plan import PlanRecord
 
 
@@ -11,6 +12,7 @@ class Step(BaseModel):
     plan: PlanRecord
     observation: str
     error: str | None = Field(None, description="set when the tool raised; the text is the error")
+    awareness: Awareness | None = Field(None, description="a self-aware planner's mode")
 
 
 class Exchange(BaseModel):

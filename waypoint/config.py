@@ -10,6 +10,7 @@ at $WAYPOINT_CONFIG or else $WAYPOINT_HOME/config.toml:
     tools = ["search_wikipedia", "calculate", "final_answer"]
     searxng_url = "http://127.0.0.1:8888"
     threads = 4
+    gpu_layers = -1
     mcp_servers = ["uvx mcp-server-time"]
 
 The defaults work offline: the shipped planner on the bundled model, every tool that can
@@ -58,11 +59,11 @@ class ChatSettings(BaseSettings):
     threads: int | None = Field(
         None, ge=1, description="llama.cpp threads for an in-process model; None: its choice"
     )
-    gpu_layers: int = Field(
-        0,
+    gpu_layers: int | None = Field(
+        None,
         ge=-1,
-        description="layers of an in-process model offloaded to the GPU (-1: all); needs a "
-        "CUDA or Metal build of llama.cpp",
+        description="layers of an in-process model offloaded to the GPU (-1: all, 0: none); "
+        "None: all when llama.cpp was built with a GPU backend (CUDA, Metal, ...), else none",
     )
     mcp_servers: list[str] = Field(
         default_factory=list,
@@ -85,7 +86,7 @@ class ChatSettings(BaseSettings):
         """What an in-process model takes of these settings (a server has its own)."""
         if remote:
             return {}
-        options: dict[str, Any] = {"n_gpu_layers": self.gpu_layers}
+        options: dict[str, Any] = {"gpu_layers": self.gpu_layers}  # `load_chat_model`'s
         return options | ({"n_threads": self.threads} if self.threads else {})
 
 

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from waypoint.commands.gpu import GpuLayers
+
 if TYPE_CHECKING:
     from rich.status import Status
 
@@ -89,6 +91,7 @@ def chat_settings(
     searxng: str | None = None,
     mcp: list[str] | None = None,
     threads: int | None = None,
+    gpu_layers: int | None = None,
 ) -> "ChatSettings":
     """The agent's settings: these flags where given, else waypoint.config's."""
     from waypoint.config import load_chat_settings
@@ -97,7 +100,7 @@ def chat_settings(
     return load_chat_settings(
         model=model, planner=str(planner) if planner else None, tools=names,
         max_steps=max_steps, index=index, searxng_url=searxng, mcp_servers=mcp or None,
-        threads=threads,
+        threads=threads, gpu_layers=gpu_layers,
     )  # fmt: skip
 
 
@@ -111,6 +114,7 @@ def build_agent(
     from planner.model_planner import PLANNERS
     from tools.context import ToolContext
     from tools.registry import load_tools
+    from waypoint.commands.gpu import announce_model
 
     remote = isinstance(registry().get(settings.model), OpenAIEntry)
     model = load_chat_model(settings.model, **settings.model_options(remote))
@@ -121,7 +125,9 @@ def build_agent(
     )  # fmt: skip
     tools = load_tools(context, settings.tools, mcp)
     kind = settings.planner or planner_prompt(settings.model)
-    return Agent(PLANNERS[kind](model, tools), tools, settings.max_steps)
+    agent = Agent(PLANNERS[kind](model, tools), tools, settings.max_steps)
+    announce_model(model)  # once the settings hold: bad input stays one line
+    return agent
 
 
 class StepView:
@@ -205,6 +211,7 @@ def ask_command(
     searxng: Searxng = None,
     mcp: McpSpecs = None,
     threads: Threads = None,
+    gpu_layers: GpuLayers = None,
 ) -> None:
     """Run one request through the agent and print each step and the answer.
 
@@ -220,7 +227,9 @@ def ask_command(
     """
     from planner.agent import RunInterrupted
 
-    settings = chat_settings(model, planner, tools, max_steps, index, searxng, mcp, threads)
+    settings = chat_settings(
+        model, planner, tools, max_steps, index, searxng, mcp, threads, gpu_layers
+    )
     console = Console(highlight=False)  # numbers in observations stay plain text
     view = None if json_output else StepView(console)
     interactive = view is not None and console.is_terminal
@@ -256,6 +265,7 @@ def chat_command(
     searxng: Searxng = None,
     mcp: McpSpecs = None,
     threads: Threads = None,
+    gpu_layers: GpuLayers = None,
 ) -> None:
     """Chat with the agent in the terminal; each step is shown as it happens.
 
@@ -268,7 +278,9 @@ def chat_command(
 
       waypoint chat --mcp "uvx mcp-server-time" --mcp http://127.0.0.1:8000/mcp
     """
-    settings = chat_settings(model, planner, tools, max_steps, index, searxng, mcp, threads)
+    settings = chat_settings(
+        model, planner, tools, max_steps, index, searxng, mcp, threads, gpu_layers
+    )
     console = Console(highlight=False)  # numbers in observations stay plain text
     view = StepView(console)
     with mcp_toolset(settings.mcp_servers) as toolset:

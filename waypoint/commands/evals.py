@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from waypoint.commands.gpu import GpuLayers, announce_model, gpu_layers
 from waypoint.logs import run_log
 
 app = typer.Typer(
@@ -57,11 +58,16 @@ def run_command(
         str | None,
         Opt(help="who writes calls the tools' rules cannot read: base, or a GGUF LoRA file"),
     ] = None,
+    workers: Annotated[
+        int, Opt("--workers", "-w", min=1, help="runs at once; > 1 needs every model behind HTTP")
+    ] = 1,
+    gpu: GpuLayers = None,
 ) -> None:
     """Run each planner over the requests RUNS times, judge every run, store it all in OUT.
 
     Resumable: the same command skips what OUT already holds (Ctrl-C keeps finished runs).
-    Failed and incomplete runs are recorded and count as unanswered. Prints the table.
+    Failed and incomplete runs are recorded and count as unanswered; a run cut short by a
+    model server's fault is not recorded, and runs again next time. Prints the table.
 
     Examples:
 
@@ -75,6 +81,8 @@ def run_command(
         --tool-caller runs/tc/tool_caller.gguf
 
       waypoint eval run -p zero-shot:qwen2.5-7b-instruct-q4 -r my_requests.jsonl --judge gpt-4o
+
+      waypoint eval run -p zero-shot:my-vllm -r my_requests.jsonl --judge my-vllm --workers 8
     """
     from evals.report import markdown_table
     from evals.runner import run_eval
@@ -88,17 +96,20 @@ def run_command(
     settings = EvalSettings(**{k: v for k, v in chosen.items() if v is not None})
     with run_log(out):
         summary = run_eval(
-            planner, requests, runs, judge, out, settings=settings, simulator=simulator
-        )
+            planner, requests, runs, judge, out, settings=settings, simulator=simulator,
+            workers=workers, gpu_layers=gpu_layers(gpu), on_local_model=announce_model,
+        )  # fmt: skip
     err.print(
         f"{summary.written} runs, {summary.judged} ratings new ({summary.skipped} already there, "
-        f"{summary.failed} failed runs) in {summary.seconds:.0f} s → {out}"
+        f"{summary.failed} failed runs, {summary.faults} cut short by a server fault) in "
+        f"{summary.seconds:.0f} s → {out}"
     )
     for problem in summary.problems:
         err.print(f"  {problem}")
     typer.echo(markdown_table(summarize(out)))
-    if summary.unjudged:
-        err.print(f"{summary.unjudged} runs are not rated yet: run the same command again")
+    if summary.unjudged or summary.faults:
+        missing = summary.unjudged + summary.faults
+        err.print(f"{missing} runs are not run or rated yet: run the same command again")
         raise typer.Exit(1)
 
 

@@ -18,6 +18,7 @@ from waypoint.commands.agent import (
     chat_settings,
     mcp_toolset,
 )
+from waypoint.commands.gpu import GpuLayers
 
 if TYPE_CHECKING:
     from planner.agent import Agent
@@ -35,6 +36,7 @@ def serve_command(
     searxng: Searxng = None,
     mcp: McpSpecs = None,
     threads: Threads = None,
+    gpu_layers: GpuLayers = None,
 ) -> None:
     """Serve MCP over stdio: `ask` (a request in; the answer, status and steps out) and
     `compile_grammar` (a JSON Schema in, its GBNF grammar out).
@@ -52,7 +54,9 @@ def serve_command(
     """
     from planner.mcp_server import agent_server
 
-    settings = chat_settings(model, planner, tools, max_steps, index, searxng, mcp, threads)
+    settings = chat_settings(
+        model, planner, tools, max_steps, index, searxng, mcp, threads, gpu_layers
+    )
     with mcp_toolset(settings.mcp_servers) as toolset:
 
         def make_agent() -> "Agent":

@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from waypoint.commands.gpu import GpuLayers, announce_model, gpu_layers
+
 app = typer.Typer(
     help="List, download and inspect models (registry: models/registry.toml).",
     no_args_is_help=True,
@@ -51,11 +53,16 @@ def pull_command(
 
 @app.command("info")
 def info_command(
-    model: Annotated[str, typer.Argument(help="a registry name or a FILE.gguf")],
+    model: Annotated[
+        str | None, typer.Argument(help="a registry name or a FILE.gguf (none: llama.cpp only)")
+    ] = None,
 ) -> None:
-    """Read a GGUF's header: architecture, parameters, quantization, context, template.
+    """Read a GGUF's header: architecture, parameters, quantization, context, template; and
+    say which backends the installed llama.cpp has (CUDA, Metal, CPU, ...).
 
     Examples:
+
+      waypoint models info
 
       waypoint models info smollm2-135m
 
@@ -65,11 +72,16 @@ def info_command(
     from rich.table import Table
 
     from models.gguf_info import read_gguf_info
+    from models.offload import backend_summary
     from models.registry import OpenAIEntry, entry_for, local_file
 
     console = Console()
-    table = Table("field", "value", title=model, show_header=False)
+    table = Table("field", "value", title=model or "llama.cpp", show_header=False)
     table.columns[1].overflow = "fold"
+    table.add_row("llama.cpp", backend_summary())
+    if model is None:
+        console.print(table)
+        return
     path = Path(model).expanduser()
     if not path.is_file() and not model.endswith(".gguf"):
         entry = entry_for(model)
@@ -100,6 +112,7 @@ def run_command(
     max_tokens: Annotated[int, typer.Option(min=1)] = 256,
     temperature: Annotated[float, typer.Option(min=0.0)] = 0.0,
     threads: Annotated[int | None, typer.Option(min=1, help="llama.cpp threads")] = None,
+    gpu: GpuLayers = None,
 ) -> None:
     """Generate one reply, and say how fast: a quick check of a model and its decoder.
 
@@ -121,9 +134,10 @@ def run_command(
         raise typer.BadParameter("name at least one tool", param_hint="--plan")
     overrides = {k: v for k, v in {"decoder": decoder, "n_threads": threads}.items() if v}
     try:
-        chat_model = load_chat_model(model, **overrides)
+        chat_model = load_chat_model(model, gpu_layers=gpu_layers(gpu), **overrides)
     except TypeError as e:  # a remote backend has neither
         raise ModelError(f"--decoder and --threads are for in-process models, not {model}") from e
+    announce_model(chat_model)
     schema = plan_model(tools) if tools else None
     completion = chat_model.complete(
         [user(prompt)], schema=schema, max_tokens=max_tokens, temperature=temperature

@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 
 from schemas.errors import WaypointError
+from waypoint.commands.gpu import GpuLayers, announce_model, gpu_layers
 from waypoint.logs import run_log
 
 if TYPE_CHECKING:
@@ -50,29 +51,33 @@ def _world(name: str) -> "WorldName":
     return cast("WorldName", name)
 
 
-def _teacher(name: str | None, workers: int = 1) -> "ChatModel | None":
+def _teacher(name: str | None, workers: int = 1, gpu: int | None = None) -> "ChatModel | None":
     if name is None:
         return None
     from models.openai_compat import OpenAIChatModel
     from models.registry import load_chat_model
 
-    model = load_chat_model(name)
+    model = load_chat_model(name, gpu_layers=gpu_layers(gpu))
     if workers > 1 and not isinstance(model, OpenAIChatModel):
         raise WaypointError(
             "--workers > 1 needs a teacher behind HTTP; an in-process model runs one call at a time"
         )
     model.check()
+    announce_model(model)
     return model
 
 
 def _report(summary: "RunSummary", what: str, path: Path) -> None:
     console.print(
         f"{what}: {summary.written} new, {summary.skipped} already there, "
-        f"{summary.failed} failed, in {summary.seconds:.1f} s → {path}",
+        f"{summary.failed} failed, {summary.faults} cut short by a server fault, "
+        f"in {summary.seconds:.1f} s → {path}",
         highlight=False,
     )
     for failure in summary.problems:
         console.print(f"  failed: {failure}", highlight=False)
+    if summary.failed or summary.faults:
+        console.print("  no record was written for these: run the same command to retry them")
 
 
 @app.command("requests")
@@ -85,6 +90,7 @@ def requests_command(
         str, typer.Option(help="atlas: train, heldout (unseen wordings, for evals) or all")
     ] = "train",
     teacher: TeacherOption = None,
+    gpu: GpuLayers = None,
     max_similarity: Annotated[
         float, typer.Option(help="llm: drop a request this close to a kept one (cosine)")
     ] = 0.9,
@@ -111,7 +117,7 @@ def requests_command(
             count,
             seed=seed,
             phrasings=cast("PhrasingSplit", phrasings),
-            teacher=_teacher(teacher),
+            teacher=_teacher(teacher, gpu=gpu),
             max_similarity=max_similarity,
         )
     path = out / REQUESTS
@@ -124,6 +130,7 @@ def trajectories_command(
     out: OutOption = DEFAULT_OUT,
     teacher: TeacherOption = None,
     workers: WorkersOption = 1,
+    gpu: GpuLayers = None,
     max_steps: Annotated[
         int, typer.Option(min=1, help="steps before a run counts as incomplete")
     ] = 10,
@@ -146,7 +153,7 @@ def trajectories_command(
         summary = simulate_trajectories(
             chosen,
             out,
-            teacher=_teacher(teacher, workers),
+            teacher=_teacher(teacher, workers, gpu),
             workers=workers,
             max_steps=max_steps,
             no_answer=no_answer,
@@ -162,6 +169,7 @@ def judge_command(
     out: OutOption = DEFAULT_OUT,
     teacher: TeacherOption = None,
     workers: WorkersOption = 1,
+    gpu: GpuLayers = None,
 ) -> None:
     """Rate every trajectory without a rating yet: atlas judge or LLM judge (resumable).
 
@@ -175,7 +183,7 @@ def judge_command(
 
     chosen = _world(world)
     with run_log(out):
-        model = _teacher(teacher, workers)
+        model = _teacher(teacher, workers, gpu)
         summary = simulate_judge(chosen, out, teacher=model, workers=workers)
     _report(summary, "ratings", out / RATINGS)
 
