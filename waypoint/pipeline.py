@@ -8,6 +8,7 @@ Stages run in order, each into its own folder under the pipeline folder:
     gguf/     planner.f16.gguf, its quantizations, and the
               adapter as a GGUF LoRA for a GGUF base          (quantize)
     eval/     the held-out evaluation run                     (evals)
+    eval-zero-shot/  the base planner on part of it           (evals)
     eval-real/  the real-tool evaluation run                  (evals)
     report/   report.md, report.png, summary.json
 
@@ -33,7 +34,7 @@ from tools.atlas.names import MAX_SEED
 
 STATE_FILE = "pipeline.json"
 SIM, TRAIN, MERGED, GGUF, EVAL, REPORT = "sim", "train", "merged", "gguf", "eval", "report"
-EVAL_REAL = "eval-real"
+EVAL_BASELINE, EVAL_REAL = "eval-zero-shot", "eval-real"
 LORA = "lora"  # in eval_types: the GGUF base with the trained adapter, the form that ships
 
 
@@ -56,12 +57,13 @@ class PipelineConfig(BaseModel):
     train_seed: int = Field(
         1, ge=0, le=MAX_SEED, description="world (atlas) or generation (llm) seed for training"
     )
-    train_requests: int = Field(130, ge=5)
+    train_requests: int = Field(350, ge=5)
     eval_seed: int = Field(
         2, ge=0, le=MAX_SEED, description="a different seed: entities never seen in training"
     )
     eval_requests: int = Field(40, ge=1)
     eval_runs: int = Field(3, ge=1, description="runs of each fine-tuned planner")
+    baseline_requests: int = Field(20, ge=1, description="held-out requests the base runs on")
     baseline_runs: int = Field(1, ge=1, description="runs of the zero-shot base planner")
     eval_temperature: float = Field(0.3, ge=0.0, description="sampling of the model planners")
     eval_max_steps: int = Field(6, ge=1, description="steps per evaluated request")
@@ -69,6 +71,7 @@ class PipelineConfig(BaseModel):
     real_requests: int | None = Field(
         None, ge=1, description="the first N real-tool requests (default: all)"
     )
+    real_runs: int = Field(1, ge=1, description="runs of every planner on the real tools")
     quant_types: list[str] = Field(default_factory=lambda: ["Q8_0", "Q4_K_M"])
     eval_types: list[str] = Field(
         default_factory=lambda: [LORA],
@@ -103,9 +106,16 @@ class PipelineConfig(BaseModel):
 
 
 # Under the user's `finetune` settings: what fits a 135M planner into the half hour on two CPU
-# cores (~85 training tokens/s, so ~75k tokens, one pass over ~130 requests). One example
-# per micro-batch wastes no compute on padding; a high LoRA rate makes the few steps count.
-CPU_TRAINING = {"epochs": 1.0, "learning_rate": 1e-3, "batch_size": 1, "grad_accum": 4}
+# cores (~120 training tokens/s uncontended). Packed rows of whole trajectories, one row per
+# optimizer step, and a high LoRA rate make one pass count; LoRA dropout costs ~18% of a CPU
+# step and a single pass over fresh data does not overfit, so it is off.
+CPU_TRAINING = {
+    "epochs": 1.0,
+    "learning_rate": 1e-3,
+    "batch_size": 1,
+    "grad_accum": 1,
+    "lora": {"dropout": 0.0},
+}
 
 
 def gguf_base(base: str) -> Path | None:
@@ -350,22 +360,31 @@ class Pipeline:
         return [f"fine-tuned:{registered[kind]}" for kind in self.config.eval_types]
 
     def evaluate(self) -> dict[str, Any]:
-        """The held-out evaluation (with the expert where the world has one), and the
+        """The held-out evaluation (with the expert where the world has one) and the
         real-tool set, each beside the zero-shot base."""
-        from evals.request_sets import REAL
+        from evals.request_sets import REAL, RequestSet, load_request_set
 
-        requests, judge = self.eval_requests()
-        parts = {EVAL: (requests, judge, self.config.world == "atlas")}
+        spec, judge = self.eval_requests()
+        held_out = load_request_set(spec)
+        tuned = self.fine_tuned_planners()
+        expert = ["expert"] if self.config.world == "atlas" else []
+        zero = [f"zero-shot:{self.config.zero_shot}"] if self.config.zero_shot else []
+        jobs = [(EVAL, held_out, judge, expert + tuned, self.config.eval_runs)]
+        if zero:  # the untrained base needs no error bar to show where it stands
+            first = held_out.requests[: self.config.baseline_requests]
+            baseline = RequestSet(held_out.spec, held_out.world, first)
+            jobs.append((EVAL_BASELINE, baseline, judge, zero, self.config.baseline_runs))
         if self.config.real_eval:
             count = self.config.real_requests
-            parts[EVAL_REAL] = (f"{REAL}:{count}" if count else REAL, None, False)
-        summaries: dict[str, Any] = {"planners": self.fine_tuned_planners()}
-        for folder, (request_set, judge_name, expert) in parts.items():
-            summaries[folder] = self._evaluate(self.out / folder, request_set, judge_name, expert)
+            real = load_request_set(f"{REAL}:{count}" if count else REAL)
+            jobs.append((EVAL_REAL, real, None, tuned + zero, self.config.real_runs))
+        summaries: dict[str, Any] = {"planners": tuned}
+        for folder, requests, judge_name, planners, runs in jobs:
+            summaries[folder] = self._run_eval(folder, requests, judge_name, planners, runs)
         return summaries
 
-    def _evaluate(
-        self, out: Path, requests: str, judge: str | None, expert: bool
+    def _run_eval(
+        self, folder: str, requests: Any, judge: str | None, planners: list[str], runs: int
     ) -> dict[str, Any]:
         from evals.runner import run_eval
         from evals.store import EvalSettings
@@ -374,17 +393,8 @@ class Pipeline:
             temperature=self.config.eval_temperature, seed=self.config.eval_seed,
             max_steps=self.config.eval_max_steps,
         )  # fmt: skip
-        fine_tuned = (
-            ["expert", *self.fine_tuned_planners()] if expert else self.fine_tuned_planners()
-        )
-        runs = {"fine-tuned": (fine_tuned, self.config.eval_runs)}
-        if self.config.zero_shot:
-            runs["zero-shot"] = ([f"zero-shot:{self.config.zero_shot}"], self.config.baseline_runs)
-        summaries = {}
-        for part, (planners, count) in runs.items():
-            summary = run_eval(planners, requests, count, judge, out, settings=settings)
-            summaries[part] = summary.model_dump(mode="json", exclude={"problems"})
-        return summaries
+        summary = run_eval(planners, requests, runs, judge, self.out / folder, settings=settings)
+        return summary.model_dump(mode="json", exclude={"problems"})
 
     def eval_requests(self) -> tuple[str, str]:
         """(request set, judge): held-out atlas requests of another world, or a teacher's
@@ -406,7 +416,10 @@ class Pipeline:
 
         from waypoint.pipeline_report import write_pipeline_report
 
+        held_out = [self.out / EVAL]
+        if self.config.zero_shot:
+            held_out.append(self.out / EVAL_BASELINE)
         real = self.out / EVAL_REAL if self.config.real_eval else None
-        files = write_pipeline_report(self.out / EVAL, real, self.out / REPORT, self.state)
+        files = write_pipeline_report(held_out, real, self.out / REPORT, self.state)
         self.console.print(Markdown(files.eval_markdown.read_text()))
         return files.model_dump(mode="json")

@@ -30,12 +30,12 @@ class PipelineReport(BaseModel):
 
 
 def write_pipeline_report(
-    eval_dir: Path, real_dir: Path | None, out: Path, state: "PipelineState"
+    eval_dirs: list[Path], real_dir: Path | None, out: Path, state: "PipelineState"
 ) -> PipelineReport:
     from evals.report import write_report
     from evals.summary import EvalSummary
 
-    files = write_report(eval_dir, out)
+    files = write_report(eval_dirs, out)
     summary = EvalSummary.model_validate_json(files.summary.read_text())
     sections = [
         "# Pipeline report",

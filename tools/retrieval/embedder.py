@@ -56,7 +56,12 @@ class Embedder:
         rows = []
         for start in range(0, len(texts), self.batch_size):
             batch = list(texts[start : start + self.batch_size])
-            rows.append(self.model.encode(batch, normalize_embeddings=True, convert_to_numpy=True))
+            # its own bar would print per batch when logging is at INFO (a pipeline run): `progress`
+            # is the caller's bar
+            vectors = self.model.encode(
+                batch, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+            rows.append(vectors)
             if progress:
                 progress(len(batch))
         if not rows:
