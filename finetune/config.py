@@ -1,4 +1,7 @@
-"""Training settings: one pydantic model, read from a TOML file and overridden from the CLI.
+"""Training settings: one pydantic model per stage, read from a TOML file and overridden
+from the CLI. `StageSettings` holds what every stage shares (the run folder, the base, LoRA,
+the optimizer loop); `TrainConfig` adds supervised fine-tuning's own, and each other stage
+its own beside its module (`finetune.preference`).
 
 Defaults train the bundled model on a CPU; the reference QLoRA recipe for a 7B planner on
 one GPU (seed 003) differs only in `base` and in what `precision="auto"` picks on CUDA.
@@ -29,14 +32,16 @@ class LoraSettings(BaseModel):
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
 
 
-class TrainConfig(BaseModel):
+class StageSettings(BaseModel):
+    """What every training stage shares."""
+
     model_config = ConfigDict(extra="forbid")
 
-    dataset: Path = Field(description="SFT examples, JSONL (schemas.dataset.SFTExample)")
     out: Path = Field(description="run folder: checkpoints, logs, the final adapter")
     base: str = Field(BUNDLED_NAME, description="HF id, local HF folder, GGUF file or bundled")
-    eval_dataset: Path | None = Field(None, description="validation examples; else a split")
-    val_fraction: float = Field(0.1, gt=0.0, lt=1.0, description="requests held out")
+    adapter: Path | None = Field(
+        None, description="an adapter of `base` to train on (else a new one from `lora`)"
+    )
     precision: Precision = Field("auto", description="auto: 4bit on CUDA, fp32 on CPU")
     lora: LoraSettings = Field(default_factory=LoraSettings)
     learning_rate: float = Field(2e-4, gt=0.0)
@@ -47,6 +52,19 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(4, ge=1, description="examples per device per micro-batch")
     grad_accum: int = Field(2, ge=1, description="micro-batches per optimizer step")
     max_length: int = Field(1024, ge=16, description="longer examples are skipped, not cut")
+    gradient_checkpointing: bool | None = Field(None, description="None: on for CUDA only")
+    seed: int = 0
+    logging_steps: int = Field(5, ge=1)
+    save_steps: int = Field(50, ge=1, description="checkpoint every this many steps")
+    save_total_limit: int = Field(3, ge=1)
+
+
+class TrainConfig(StageSettings):
+    """Supervised fine-tuning on trajectories (`finetune.train`)."""
+
+    dataset: Path = Field(description="SFT examples, JSONL (schemas.dataset.SFTExample)")
+    eval_dataset: Path | None = Field(None, description="validation examples; else a split")
+    val_fraction: float = Field(0.1, gt=0.0, lt=1.0, description="requests held out")
     packing: bool = Field(
         True, description="several examples per sequence, none attending to another"
     )
@@ -55,11 +73,6 @@ class TrainConfig(BaseModel):
     )
     completion_only: bool = Field(True, description="loss on the plans only (the rest masked)")
     mask_observations: bool = Field(False, description="with full loss: skip tool results")
-    gradient_checkpointing: bool | None = Field(None, description="None: on for CUDA only")
-    seed: int = 0
-    logging_steps: int = Field(5, ge=1)
-    save_steps: int = Field(50, ge=1, description="checkpoint every this many steps")
-    save_total_limit: int = Field(3, ge=1)
 
     @model_validator(mode="after")
     def _masks_agree(self) -> "TrainConfig":

@@ -119,7 +119,8 @@ def test_validation_loss_is_measured_at_start_and_falls(run):
 
 def test_training_lowers_the_loss_on_the_training_examples(run, tuned):
     tokenizer = load_tokenizer(str(run.result.adapter))
-    rows = [encode(e, tokenizer, completion_only=True) for e in planner_examples(8, seed=0)]
+    examples = planner_examples(8, seed=0)
+    rows = [row for e in examples for row in encode(e, tokenizer, completion_only=True)]
 
     def loss() -> float:
         with torch.no_grad():
@@ -153,7 +154,7 @@ def test_merged_model_equals_base_plus_adapter(run, tuned, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(out)
     assert tokenizer.chat_template == load_tokenizer(resolve_base("smollm2-135m")).chat_template
     ids = tokenizer.apply_chat_template(
-        planner_examples(1, seed=5)[0].model_dump()["prompt"],
+        planner_examples(1, seed=5)[0].model_dump()["messages"][:-1],
         add_generation_prompt=True,
         return_tensors="pt",
         return_dict=True,
