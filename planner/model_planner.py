@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from models.chat_model import ChatModel, Schema
 from planner import prompts
 from planner.base import Decision, Planner
-from schemas.chat import Message
+from schemas.chat import Completion, Message
 from schemas.plan import PlanRecord, plan_schema
 from schemas.trajectory import Exchange, Scratchpad
 from tools.base import Tool
@@ -55,13 +55,8 @@ class ModelPlanner(Planner):
         *,
         only: Sequence[str] | None = None,
     ) -> Decision:
-        completion = self.model.complete(
-            self.messages(request, scratchpad, history),
-            schema=self.schema(scratchpad, only),
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            seed=self.seed,
-        )
+        messages = self.messages(request, scratchpad, history)
+        completion = self.complete(messages, self.schema(scratchpad, only))
         parsed = completion.parsed
         return Decision(
             plan=PlanRecord.model_validate(
@@ -69,6 +64,19 @@ class ModelPlanner(Planner):
             ),
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
+        )
+
+    def complete(
+        self, messages: list[Message], schema: Schema, *, temperature: float | None = None
+    ) -> Completion:
+        """One completion under `schema`, sampled at the planner's temperature unless
+        another is given."""
+        return self.model.complete(
+            messages,
+            schema=schema,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature if temperature is None else temperature,
+            seed=self.seed,
         )
 
 

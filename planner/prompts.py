@@ -8,11 +8,12 @@ extends the prompt of step n token for token: training learns every plan of a tr
 from one sequence, and at inference the KV cache holds everything but the newest result.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from schemas.awareness import aware_text
 from schemas.chat import Message, assistant, system, user
 from schemas.plan import PlanRecord
-from schemas.trajectory import Exchange, Scratchpad
+from schemas.trajectory import Exchange, Scratchpad, Step
 from tools.base import Tool
 from tools.function_calling import describe_fields
 
@@ -38,8 +39,14 @@ FINE_TUNED_SYSTEM = """\
 You are a planner. For the user's request, write the next task and its tool as JSON with
 context, thoughts, task and tool; each result follows your plan."""
 
+SELF_AWARE_SYSTEM = """\
+You are a planner. For the user's request, write the next task and its tool as JSON: first
+the mode (act; reflect, with a check before the plan; or consult, to read rules first), then
+context, thoughts, task and tool; each result follows your plan."""
+
 FINE_TUNED_REQUEST = "{history}Request: {request}"
 RESULT = "Result: {observation}"
+RULES = "Rules:\n{rules}"
 
 USER = """\
 {history}Request: {request}
@@ -90,15 +97,50 @@ def fine_tuned_messages(
     """The fine-tuned planner's prompt, and the prompt of every SFT example: short, with no
     tool documentation (the model learned the tools), deterministic. Each step taken is its
     plan, as the planner wrote it, and then its result."""
+    return _conversation(
+        FINE_TUNED_SYSTEM, request, scratchpad, history, lambda s: [assistant(plan_text(s.plan))]
+    )
+
+
+def self_aware_messages(
+    request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+) -> list[Message]:
+    """The self-aware planner's prompt (`schemas.awareness`), pure like the fine-tuned one:
+    each step is its plan with its mode, a consulted step the consult, the rules shown and
+    then the plan, and after it its result."""
+    return _conversation(SELF_AWARE_SYSTEM, request, scratchpad, history, aware_turns)
+
+
+def aware_turns(step: Step) -> list[Message]:
+    """What a self-aware planner wrote for `step` (a step without a mode was an act), and
+    the rules it was shown when it consulted."""
+    awareness = step.awareness
+    if awareness is None or awareness.mode == "act":
+        return [assistant(aware_text("act", step.plan))]
+    if awareness.mode == "reflect":
+        return [assistant(aware_text("reflect", step.plan, awareness.check))]
+    return [*consult_turns(awareness.retrieved), assistant(aware_text("act", step.plan))]
+
+
+def consult_turns(rules: Sequence[str]) -> list[Message]:
+    """A consult and the rules it was shown, before the plan that follows them."""
+    shown = RULES.format(rules="\n".join(f"- {rule}" for rule in rules))
+    return [assistant(aware_text("consult")), user(shown)]
+
+
+def _conversation(
+    instructions: str,
+    request: str,
+    scratchpad: Scratchpad,
+    history: Sequence[Exchange],
+    turns: Callable[[Step], list[Message]],
+) -> list[Message]:
     messages = [
-        system(FINE_TUNED_SYSTEM),
+        system(instructions),
         user(FINE_TUNED_REQUEST.format(history=render_history(history), request=request)),
     ]
     for step in scratchpad.steps:
-        messages += [
-            assistant(plan_text(step.plan)),
-            user(RESULT.format(observation=step.observation)),
-        ]
+        messages += [*turns(step), user(RESULT.format(observation=step.observation))]
     return messages
 
 
