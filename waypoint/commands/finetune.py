@@ -200,3 +200,180 @@ def tool_caller_command(
         line += f"; GGUF LoRA {trained}"
     console.print(line, highlight=False, soft_wrap=True)
     console.print(f"measure: python bench/tool_arguments.py --adapter {trained}", highlight=False)
+
+
+@app.command("explore")
+def explore_command(
+    requests: Annotated[Path, typer.Argument(help="atlas requests.jsonl, or its sim folder")],
+    model: Annotated[str, Opt("--model", "-m", help="the fine-tuned planner: name or GGUF path")],
+    out: Annotated[Path, Opt("--out", "-o", help="folder for explorations.jsonl")],
+    count: Annotated[int | None, Opt(min=1, help="the first COUNT requests only")] = None,
+    max_steps: Annotated[int, Opt(min=1, help="steps of a run at most")] = 10,
+    retry_temperature: Annotated[float, Opt(help="a wrong plan's second try")] = 0.8,
+) -> None:
+    """Explore a fine-tuned planner's mistakes on training requests.
+
+    Every step is compared with the gold plan of its state and labelled by its
+    situation: act (right), reflect (right at a second try) or consult (wrong
+    twice). The mistakes are preference pairs (waypoint finetune preference),
+    the labels self-aware data (waypoint finetune self-aware). Resumable: a
+    rerun explores only the requests not done yet.
+
+    Example:
+
+      waypoint finetune explore runs/sim --model runs/planner.gguf --out runs/explore
+    """
+    from finetune.explore import EXPLORATIONS, explore_requests
+    from models.registry import load_chat_model
+
+    if requests.is_dir():
+        from finetune.simulation import REQUESTS
+
+        requests = requests / REQUESTS
+    planner_model = load_chat_model(model)
+    with run_log(out):
+        summary, situations = explore_requests(
+            requests, planner_model, out, count=count, max_steps=max_steps,
+            retry_temperature=retry_temperature,
+        )  # fmt: skip
+    console = Console(stderr=True)
+    shown = ", ".join(f"{situations[s]} {s}" for s in ("act", "reflect", "consult"))
+    console.print(
+        f"explored: {summary.written} new, {summary.skipped} already there, "
+        f"{summary.failed} failed; steps: {shown} → {out / EXPLORATIONS}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for problem in summary.problems:
+        console.print(f"  failed: {problem}", highlight=False, soft_wrap=True)
+    console.print(
+        f"next: waypoint finetune preference {out} --adapter SFT_ADAPTER --out runs/preference",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("self-aware")
+def self_aware_command(
+    explored: Annotated[Path, typer.Argument(help="explorations.jsonl, or its folder")],
+    out: Annotated[Path, Opt("--out", "-o", help="dataset folder (train/validation JSONL)")],
+    knowledge: Annotated[Path | None, Opt(help="rules JSONL; default: the shipped rules")] = None,
+    val_fraction: Annotated[float, Opt(min=0.0, max=0.9, help="requests held out")] = 0.1,
+    seed: Annotated[int, Opt(help="seed of the split")] = 0,
+) -> None:
+    """Self-aware training data from an exploration.
+
+    Each step is written in its mode: act; reflect, a self-check before the
+    plan; consult, the rules retrieved for the state shown before the plan.
+    Train on it with waypoint finetune train (the self-aware planner reads the
+    same prompt).
+
+    Example:
+
+      waypoint finetune self-aware runs/explore --out runs/self-aware-data
+    """
+    from finetune.self_aware import write_self_aware_dataset
+
+    modes = write_self_aware_dataset(
+        explored, out, knowledge=knowledge, val_fraction=val_fraction, seed=seed
+    )
+    console = Console(stderr=True)
+    shown = ", ".join(f"{modes.get(m, 0)} {m}" for m in ("act", "reflect", "consult"))
+    console.print(f"steps: {shown} → {out}", highlight=False, soft_wrap=True)
+    console.print(
+        f"next: waypoint finetune train {out} --out runs/self-aware --lr 3e-4", highlight=False
+    )
+
+
+@app.command("preference")
+def preference_command(
+    explored: Annotated[Path, typer.Argument(help="explorations.jsonl, or its folder")],
+    out: Annotated[Path, Opt("--out", "-o", help="run folder (checkpoints, logs, adapter)")],
+    adapter: Annotated[
+        Path | None, Opt(help="the SFT adapter to train on (else a new one on the base)")
+    ] = None,
+    base: Annotated[str | None, Opt(help="the adapter's base; default bundled")] = None,
+    config: Annotated[Path | None, Opt("--config", "-c", help="TOML settings")] = None,
+    prompt: Annotated[str | None, Opt(help="fine-tuned or self-aware planner")] = None,
+    situations: Annotated[str | None, Opt(help="mistakes to learn: reflect,consult")] = None,
+    beta: Annotated[float | None, Opt(help="how close to the SFT adapter the run stays")] = None,
+    rpo_alpha: Annotated[float | None, Opt(help="weight of the NLL term on chosen plans")] = None,
+    lr: Annotated[float | None, Opt("--lr", help="peak learning rate")] = None,
+    epochs: Annotated[float | None, Opt(help="passes over the pairs")] = None,
+    max_steps: Annotated[int | None, Opt(help="stop after this many optimizer steps")] = None,
+    max_length: Annotated[int | None, Opt(help="longest pair kept, in tokens")] = None,
+    precision: Annotated[str | None, Opt(help="auto, 4bit, bf16 or fp32")] = None,
+    resume: Annotated[bool, Opt(help="continue the run in --out from its last checkpoint")] = False,
+) -> None:
+    """Preference training (RPO) on the planner's own mistakes.
+
+    DPO with an NLL term on the chosen plans: each explored mistake is a pair,
+    the gold plan chosen over the planner's own, trained on top of its SFT
+    adapter (a frozen copy of it is the reference).
+
+    Example:
+
+      waypoint finetune preference runs/explore --adapter runs/planner/adapter --out runs/rpo
+    """
+    from finetune.preference import load_preference_config
+
+    given: dict[str, Any] = {
+        "pairs": explored, "out": out, "adapter": adapter, "base": base, "prompt": prompt,
+        "situations": situations.split(",") if situations else None, "beta": beta,
+        "rpo_alpha": rpo_alpha, "learning_rate": lr, "epochs": epochs, "max_steps": max_steps,
+        "max_length": max_length, "precision": precision,
+    }  # fmt: skip
+    settings = load_preference_config(config, {k: v for k, v in given.items() if v is not None})
+    from finetune.preference import train_preference  # heavy: after the cheap checks
+
+    console = Console(stderr=True)
+    with run_log(out):
+        result = train_preference(settings, resume=resume, console=console)
+    console.print(
+        f"done: {result.steps} steps on {result.pairs} pairs; log p(chosen) - log p(rejected) "
+        f"rose {result.margin:+.3f} nats on average ({result.improved:.0%} of the pairs); "
+        f"adapter in {result.adapter}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("curriculum")
+def curriculum_command(
+    config: Annotated[Path, typer.Argument(help="TOML: out, shared settings, stages")],
+    out: Annotated[Path | None, Opt("--out", "-o", help="instead of the config's out")] = None,
+) -> None:
+    r"""Ordered training stages from one config (a curriculum).
+
+    Each stage trains on the adapter of the one before: sft stages may keep
+    trajectories by plan count (short ones first, then long ones), a preference
+    stage learns from explored mistakes. Resumable across stages: rerun the same
+    command; finished stages are skipped, an unfinished one resumes from its last
+    checkpoint.
+
+    Example, curriculum.toml:
+
+      out = "runs/curriculum"
+      sft = { dataset = "runs/sim/dataset" }
+      \[\[stages]]
+      name = "short"
+      max_plans = 2
+      \[\[stages]]
+      name = "long"
+      \[\[stages]]
+      name = "rpo"
+      kind = "preference"
+      settings = { pairs = "runs/explore" }
+
+    then:
+
+      waypoint finetune curriculum curriculum.toml
+    """
+    from finetune.curriculum import load_curriculum, run_curriculum
+
+    settings = load_curriculum(config, {"out": out} if out is not None else {})
+    console = Console(stderr=True)
+    with run_log(settings.out):
+        state = run_curriculum(settings, console=console)
+    for number, stage in enumerate(state.finished, 1):
+        console.print(f"stage {number} {stage.name}: adapter {stage.adapter}", highlight=False)
