@@ -3,7 +3,7 @@
 The query is the situation (the request and the newest result), so the rules that come
 back are about the kind of request and how far it has got. The shipped base
 (`planner/data/rules.jsonl`) is written for the one tool vocabulary, so it holds in the
-atlas world and on the real tools alike; `finetune.knowledge` distils one from failures.
+atlas world and on the real tools alike. Another base is any JSONL of `schemas.knowledge.Rule`.
 """
 
 from collections.abc import Sequence
