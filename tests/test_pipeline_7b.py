@@ -15,7 +15,16 @@ import pytest
 
 from waypoint.pipeline import STATE_FILE
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+# A whole pipeline against a teacher on llama-cpp-python's server: 10-30 min on 2 cores, more
+# than the test run's budget, so `make test` leaves it out; WAYPOINT_DRY_RUN_7B=1 runs it.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(3600),
+    pytest.mark.skipif(
+        os.environ.get("WAYPOINT_DRY_RUN_7B") != "1",
+        reason="the 7B recipe's dry run takes 10-30 min: set WAYPOINT_DRY_RUN_7B=1",
+    ),
+]
 
 WAYPOINT = str(Path(sys.executable).parent / "waypoint")
 RECIPE = Path(__file__).parent.parent / "waypoint" / "pipeline-7b.toml"
