@@ -31,7 +31,7 @@ distribution needs the full mask) and a negative temperature; without a grammar 
 nothing to save, so that goes to it too.
 """
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,8 @@ _CHECK_TEXT = '{"context":"Ana Lind is the mayor of Vellmar.","thoughts":"Her ad
 _CHECK_BATCH = 8
 # A forced token in a batch costs c of a one-token pass: batches pay when c is clearly < 1.
 _BATCHES_PAY_BELOW = 0.85
+# A prompt without an end of turn is scoped by its start (see `_scope`).
+_SCOPE_TOKENS = 64
 
 
 @dataclass
@@ -143,6 +145,7 @@ class FastDecoder:
         row = engine.evaluator.start(prompt)
         max_forced = MAX_FORCED_BYTES if engine.batched else 0
         spelling: _Spelling | None = None  # forced text the model is spelling for the first time
+        scope = _scope(prompt, engine.is_end)
         written = 0  # bytes of output so far
         pieces = engine.forced.first_bytes.pieces
         while True:
@@ -158,9 +161,9 @@ class FastDecoder:
             grammar.accept(token)
             if spelling and spelling.add(token, engine.forced):
                 spelling = None
-            forced = engine.forced.after(grammar, 0 if spelling else max_forced)
+            forced = engine.forced.after(grammar, 0 if spelling else max_forced, scope)
             if not forced.learned:
-                spelling = _Spelling(forced.text)
+                spelling = _Spelling(forced.text, scope)
             if budget:
                 budget.spend([token])
                 if forced.tokens and not budget.fits(grammar, forced.tokens):
@@ -179,6 +182,14 @@ class FastDecoder:
             row = engine.evaluator.extend([token, *forced.tokens])
 
 
+def _scope(prompt: Sequence[int], is_end: Callable[[int], bool]) -> int:
+    """What scopes the model's learned splits of forced text (`models.forced_text`): the
+    prompt's first turn, the system prompt (a planner's, a tool's), up to its end of turn,
+    so that the steps of every request under one prompt share them."""
+    end = next((i for i, token in enumerate(prompt) if is_end(token)), _SCOPE_TOKENS)
+    return hash(tuple(prompt[:end]))
+
+
 def _ended(budget: Budget | None) -> str | None:
     return "length" if budget and budget.shortened else None
 
@@ -186,8 +197,8 @@ def _ended(budget: Budget | None) -> str | None:
 class _Spelling:
     """The tokens the model chooses where a forced text begins, until they spell it."""
 
-    def __init__(self, text: bytes) -> None:
-        self.text, self.chosen, self.spelled = text, [], 0
+    def __init__(self, text: bytes, scope: Hashable) -> None:
+        self.text, self.scope, self.chosen, self.spelled = text, scope, [], 0
 
     def add(self, token: int, forced: ForcedText) -> bool:
         """Take the next chosen token; True once the text is spelled (and learned)."""
@@ -198,7 +209,7 @@ class _Spelling:
             piece, self.spelled - len(piece)
         )
         if done:
-            forced.learn(self.text, self.chosen)
+            forced.learn(self.text, self.chosen, self.scope)
         return done
 
 

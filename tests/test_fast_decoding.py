@@ -289,6 +289,25 @@ def test_forced_text_is_found_learned_as_the_model_spells_it_and_ends_without_a_
     assert forced.after(grammar) == Forced([], ends=True)
 
 
+def test_a_split_is_learned_per_prompt_and_only_inside_the_forced_text(vocab):
+    """Under another prompt the model spells the same key otherwise (the fine-tuned planner
+    `though`+`ts`, where a split learned elsewhere was `thought`+`s`): each prompt learns
+    its own. A last token that reaches past the forced text (`""` after `{"context":`) is
+    not replaced by a canonical `"`: the rest is left to the model."""
+    forced = ForcedText(FirstBytes(vocab))
+    grammar = GrammarMatcher(vocab, grammar_for(Plan))
+    text = forced.after(grammar).text
+    spelled = vocab.tokenize('{"context":"')
+    forced.learn(text, spelled, scope="fine-tuned")
+    assert forced.after(grammar, scope="fine-tuned").tokens == spelled
+    assert not forced.after(grammar, scope="zero-shot").learned
+    reaching = [*vocab.tokenize('{"context'), *vocab.tokenize('":'), *vocab.tokenize('""')]
+    assert vocab.piece(reaching[-1]) == b'""'  # one token, one byte past the forced text
+    forced.learn(text, reaching, scope="zero-shot")
+    inside = forced.after(grammar, scope="zero-shot")
+    assert inside.tokens == reaching[:-1] and not inside.ends
+
+
 def test_a_later_step_reuses_the_kv_cache_under_the_fast_decoder(chat_model):
     step1 = [PLANNER, user(f"Request: {REQUESTS[1]}")]
     step2 = [PLANNER, user(f"Request: {REQUESTS[1]}\n\nSteps taken:\n1. found the height")]
