@@ -35,21 +35,22 @@ def atlas_prompts(count: int, world_seed: int = VALIDATION_WORLD_SEED) -> list[l
 
 
 def read_prompts(path: Path, count: int | None = None) -> list[list[Message]]:
-    """The prompts of an SFT JSONL file (one `SFTExample` a line), the first `count` of them."""
+    """The planner's prompts in an SFT JSONL file (one `SFTExample`, a whole trajectory, a
+    line): the prompt before each of its plans, the first `count` of them."""
     if not path.is_file():
         raise VerifyError(f"no such prompt file: {path}")
-    prompts = []
+    prompts: list[list[Message]] = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
         try:
-            prompts.append(SFTExample.model_validate_json(line).prompt)
+            prompts.extend(SFTExample.model_validate_json(line).prompts())
         except ValidationError as e:
             raise VerifyError(
                 f"{path}, line {number}: not an SFT example ({validation_problem(e)})"
             ) from e
-        if count is not None and len(prompts) == count:
-            break
+        if count is not None and len(prompts) >= count:
+            return prompts[:count]
     if not prompts:
         raise VerifyError(f"{path} holds no prompts")
     return prompts

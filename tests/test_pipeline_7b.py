@@ -3,7 +3,8 @@ on its own code path (the llm world: a teacher behind an OpenAI-compatible serve
 requests, plans, plays the tools and judges; QLoRA settings of the recipe; Q8_0 and Q4_K_M
 evaluated beside a zero-shot baseline), at tiny scale, with the teacher, the judge and the
 zero-shot baseline replaced by the bundled model on llama-cpp-python's server on 127.0.0.1
-and the base by the bundled model. Slow (a whole pipeline): `pytest -m "not slow"` skips it."""
+and the base by the bundled model. Slow (a whole pipeline): `pytest -m "not slow"` skips it;
+beside it, a quick test of the one stage that reads the llm world's own files (verify)."""
 
 import json
 import os
@@ -15,25 +16,19 @@ import pytest
 
 from waypoint.pipeline import STATE_FILE
 
-# A whole pipeline against a teacher on llama-cpp-python's server: 10-30 min on 2 cores, more
-# than the test run's budget, so `make test` leaves it out; WAYPOINT_DRY_RUN_7B=1 runs it.
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(3600),
-    pytest.mark.skipif(
-        os.environ.get("WAYPOINT_DRY_RUN_7B") != "1",
-        reason="the 7B recipe's dry run takes 10-30 min: set WAYPOINT_DRY_RUN_7B=1",
-    ),
-]
+SLOW, TIMEOUT = pytest.mark.slow, pytest.mark.timeout(3600)  # a whole pipeline
 
 WAYPOINT = str(Path(sys.executable).parent / "waypoint")
 RECIPE = Path(__file__).parent.parent / "waypoint" / "pipeline-7b.toml"
-# only the scale and the three models change; every other knob is the recipe's
+# Only the scale and the three models change; every other knob is the recipe's, but for
+# max_length: the 135M teacher rambles through all ten steps, and one such trajectory (one
+# packed example) runs past the recipe's 1024 tokens.
 TINY = ["--teacher", "teacher", "--base", "smollm2-135m", "--train-requests", "5",
         "--eval-requests", "1", "--eval-runs", "1", "--set", "baseline_requests=1",
         "--set", "baseline_runs=1", "--set", 'zero_shot="teacher"', "--set", "real_requests=1",
         "--set", "verify_prompts=1", "--set", "eval_max_steps=2", "--set", "finetune.max_steps=1",
-        "--set", "finetune.batch_size=1", "--set", "finetune.grad_accum=1"]  # fmt: skip
+        "--set", "finetune.batch_size=1", "--set", "finetune.grad_accum=1",
+        "--set", "finetune.max_length=4096"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +47,8 @@ def dry_run(llamacpp_server, tmp_path_factory):
     return out, done
 
 
+@SLOW
+@TIMEOUT
 def test_every_stage_of_the_recipe_runs_with_a_teacher_behind_http(dry_run):
     out, done = dry_run
     state = json.loads((out / STATE_FILE).read_text())
@@ -68,6 +65,8 @@ def test_every_stage_of_the_recipe_runs_with_a_teacher_behind_http(dry_run):
     assert "pipeline done" in done.stderr
 
 
+@SLOW
+@TIMEOUT
 def test_the_teacher_judged_and_the_quantized_planners_were_evaluated(dry_run):
     out, _ = dry_run
     requests = [json.loads(line) for line in (out / "sim" / "requests.jsonl").open()]
@@ -78,3 +77,25 @@ def test_the_teacher_judged_and_the_quantized_planners_were_evaluated(dry_run):
     assert "zero-shot:teacher" in report
     for kind in ("q8_0", "q4_k_m"):
         assert f"fine-tuned:run-planner.{kind}" in report
+
+
+def test_verify_checks_the_prompt_before_every_plan_of_the_validation_trajectories(tmp_path):
+    """The llm world has no atlas prompts: verify reads them from validation.jsonl, where one
+    example is a whole trajectory."""
+    from quantize.validation import read_prompts
+    from schemas.chat import Message
+    from schemas.dataset import SFTExample
+
+    def turns(*roles):
+        return [Message(role=r, content=f"{r} {i}") for i, r in enumerate(roles)]
+
+    two_plans = turns("system", "user", "assistant", "user", "assistant")
+    one_plan = turns("system", "user", "assistant")
+    examples = [SFTExample(request_id="a", messages=two_plans),
+                SFTExample(request_id="b", messages=one_plan)]  # fmt: skip
+    path = tmp_path / "validation.jsonl"
+    path.write_text("".join(e.model_dump_json() + "\n" for e in examples))
+    prompts = read_prompts(path)
+    assert [len(p) for p in prompts] == [2, 4, 2]
+    assert all(p[-1].role == "user" for p in prompts)
+    assert read_prompts(path, 2) == prompts[:2]
