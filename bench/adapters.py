@@ -149,6 +149,8 @@ def main() -> None:
             per_round[layout] = statistics.median(timed_rounds(planner, tool, args.rounds))
             if shared is not None:
                 switches, switch_ms = shared.adapters.switches, shared.adapters.switch_ms
+        # sized while they exist (random adapters live in the temporary folder)
+        sizes = {k: round(Path(v).stat().st_size / 2**20, 1) for k, v in adapters.items()}
     result = {
         "bench": "adapters",
         "rounds": args.rounds,
@@ -158,7 +160,7 @@ def main() -> None:
         "time_ratio": round(per_round["switched"] / per_round["two"], 3),
         "switch_ms": round(switch_ms / max(1, switches), 3),
         "switches": switches,
-        "adapter_mb": {k: round(Path(v).stat().st_size / 2**20, 1) for k, v in adapters.items()},
+        "adapter_mb": sizes,
     }
     Console(stderr=True).print(
         f"one process, two adapters: {memory['switched']} MB against {memory['two']} MB for "

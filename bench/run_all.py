@@ -33,6 +33,10 @@ SHORT: dict[str, tuple[list[str], Path | None]] = {
     "page_text": ([], None),
     "constrained_decode": (["--repeats", "1", "--attention", "off"], None),
     "prefix_reuse": (["--repeats", "2"], None),
+    "never_cut": (["--plans", "20", "--seeds", "10"], None),
+    "agent_turn": (["--atlas", "1", "--real", "1", "--min-steps", "3", "--max-steps", "3"], None),
+    "adapters": (["--rounds", "2"], None),
+    "tool_arguments": (["--cases", "8"], None),
     "train_speed": (["--requests", "4", "--steps", "1"], None),
     "pipeline": (
         ["--out", "{tmp}/pipeline", "--set", "train_requests=6", "--set", "eval_requests=1",
