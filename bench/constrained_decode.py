@@ -6,11 +6,13 @@ prompts, greedy.
 Each prompt is decoded by (b), (c) and (d) under the planner's Plan grammar to its end, and by
 (a) without a grammar for as many tokens as (b) produced. (c) must give (b)'s output token for
 token; (d) may differ where the model would have spelled forced text otherwise, and the share
-of identical plans is reported. A rate is the plain plan's tokens over a variant's time for
-the same prompt. The prompt is cached before timing, so the clock covers the tokens: from the
-call to the last token, and for (b)-(d) on to the end of generation (which (b) learns from one
-more forward pass, and (c) and (d) from their grammar). Runs are interleaved; figures are
-medians over repeats, and ratios are medians of ratios measured side by side in a repeat.
+of plans with (b)'s text is reported. A rate is the plain plan's tokens over a variant's time
+for the same prompt (the time to (b)'s plan); `own_tok_s` counts a variant's own tokens
+instead (a plan that diverged may be longer or shorter). The prompt is cached before timing,
+so the clock covers the tokens: from the call to the last token, and for (b)-(d) on to the
+end of generation (which (b) learns from one more forward pass, and (c) and (d) from their
+grammar). Runs are interleaved; figures are medians over repeats, and ratios are medians of
+ratios measured side by side in a repeat.
 
 By default both attention settings run (flash attention changes what a pass costs on a CPU).
 The last line printed is JSON; its top-level ratios are those of `fast` in the first setting.
@@ -136,6 +138,7 @@ class Setting:
     def repeat(self) -> dict[str, float]:
         """Tokens per second of each variant over all prompts, interleaved."""
         seconds = dict.fromkeys(["unconstrained", "plain_grammar", *self.fast], 0.0)
+        written = dict.fromkeys(self.fast, 0)  # each variant's own tokens (it may diverge)
         for prompt, n in zip(self.prompts, self.lengths, strict=True):
             timed(self.model, self.plain, prompt, None, 1)  # cache the prompt: time decoding
             seconds["unconstrained"] += timed(self.model, self.plain, prompt, None, n).seconds
@@ -143,10 +146,20 @@ class Setting:
             seconds["plain_grammar"] += plain.seconds
             for name, fast in self.fast.items():
                 run = timed(self.model, fast, prompt, self.gbnf)
-                self.identical[name] += run.tokens == plain.tokens
+                self.identical[name] += self.same(run, plain, fast)
                 seconds[name] += run.seconds
+                written[name] += len(run.tokens)
             self.runs += 1
-        return {k: sum(self.lengths) / s for k, s in seconds.items()}
+        rates = {k: sum(self.lengths) / s for k, s in seconds.items()}
+        return rates | {f"{k}_own": written[k] / seconds[k] for k in self.fast}
+
+    def same(self, run: Run, plain: Run, decoder: FastDecoder) -> bool:
+        """A decoder without batches must give the plain decoder's tokens; one with them,
+        its text (forced text may go in as another split of the same bytes)."""
+        if not decoder.batched:
+            return run.tokens == plain.tokens
+        detokenize = self.model.llm.detokenize
+        return detokenize(run.tokens) == detokenize(plain.tokens)
 
     def summary(self, rates: list[dict[str, float]]) -> dict[str, Any]:
         def median(key: str) -> float:
@@ -169,6 +182,7 @@ class Setting:
             result[name] = {
                 "batched_forced_text": fast.batched,
                 "tok_s": round(median(name), 2),
+                "own_tok_s": round(median(f"{name}_own"), 2),  # its own output's tokens
                 "ms_per_token": round(ms(name), 1),
                 "ratio_vs_unconstrained": _ratio(rates, name, "unconstrained"),
                 "ratio_vs_plain_grammar": _ratio(rates, name, "plain_grammar"),
