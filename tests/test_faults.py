@@ -174,3 +174,23 @@ def test_eval_workers_keep_several_runs_in_flight_against_a_server(faulty, tmp_p
 def test_eval_workers_refuse_a_model_that_runs_in_process(tmp_path):
     with pytest.raises(EvalError, match="--workers > 1 needs every model behind HTTP"):
         evaluate(tmp_path / "eval", "smollm2-135m", workers=2)
+
+
+def test_a_tool_passes_a_server_fault_on_instead_of_becoming_a_tool_error():
+    """A fault while a tool's model writes its arguments is no tool result: it reaches the
+    agent (which records no step), while a model's bad answer stays the tool's error."""
+    from models.chat_model import ChatModel, ModelError, ServerFault
+    from schemas.rating import Rating
+    from tools.function_calling import ToolError, structured
+
+    class Failing(ChatModel):
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def complete(self, messages, **kwargs):
+            raise self.error
+
+    with pytest.raises(ServerFault):
+        structured(Failing(ServerFault("503 after 3 tries")), Rating, [], max_tokens=8)
+    with pytest.raises(ToolError, match="could not produce"):
+        structured(Failing(ModelError("no JSON")), Rating, [], max_tokens=8)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel
 
-from models.chat_model import ChatModel, ModelError, Schema
+from models.chat_model import ChatModel, ModelError, Schema, ServerFault
 from models.structured import schema_name
 from schemas.chat import Message, system, user
 from schemas.trajectory import Scratchpad
@@ -38,6 +38,8 @@ def structured(
     or the JSON object for a JSON Schema."""
     try:
         completion = model.complete(messages, schema=schema, max_tokens=max_tokens)
+    except ServerFault:
+        raise  # the server's trouble: no tool result (planner.agent)
     except ModelError as e:
         raise ToolError(f"the model could not produce {schema_name(schema)}: {e}") from e
     return completion.parsed
@@ -90,7 +92,7 @@ class ArgumentTool(Tool):
     """A tool that acts on arguments: `execute` carries a call out, and `derive` has the
     tool's model write the call for a task (under `argument_schema`), where no rule of the
     tool reads the task. The split lets a call be judged, explored and learned apart from
-    how its arguments were found (`tools.calls`, `finetune.exploration`)."""
+    how its arguments were found (`tools.calls`, `finetune.trial_and_error`)."""
 
     argument_schema: Schema
     argument_tokens: int = 256
