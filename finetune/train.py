@@ -101,7 +101,9 @@ class TrainingRun:
 
     @property
     def peft_config(self) -> Any:
-        return None if self.config.adapter is not None else _lora_config(self.config.lora)
+        if self.config.adapter is not None:
+            return None
+        return _lora_config(self.config.lora, self.source)
 
     def callbacks(self, extra: Sequence["TrainerCallback"] = ()) -> list["TrainerCallback"]:
         return [self.progress, self.interrupt, *extra]
@@ -311,17 +313,42 @@ def _encode(
     return train_set, val_set, left_out
 
 
-def _lora_config(lora: LoraSettings):
+def _lora_config(lora: LoraSettings, source: str):
     from peft import LoraConfig
 
+    targets, layers = lora.target_modules, None
+    if lora.top_layers is not None:
+        count, linear = _decoder_layout(source)
+        layers = list(range(max(0, count - lora.top_layers), count))
+        if targets == "all-linear":  # peft takes a layer subset with module names only
+            targets = linear
     return LoraConfig(
         r=lora.r,
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
-        target_modules=lora.target_modules,
+        target_modules=targets,
+        layers_to_transform=layers,
         bias="none",
         task_type="CAUSAL_LM",
     )
+
+
+def _decoder_layout(source: str) -> tuple[int, list[str]]:
+    """The base's decoder layer count and the names of its linear layers but the output
+    head (what "all-linear" adapts), read from a weightless copy."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(source)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    head = model.get_output_embeddings()
+    names = {
+        name.rpartition(".")[2]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and module is not head
+    }
+    return config.num_hidden_layers, sorted(names)
 
 
 def _trainer_args(config: TrainConfig, run: TrainingRun, resume: bool):

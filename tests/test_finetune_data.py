@@ -234,13 +234,18 @@ def test_config_errors_name_the_setting(overrides, message):
 def test_auto_hardware_is_fp32_lora_on_cpu_and_qlora_on_cuda(monkeypatch):
     import torch
 
+    from finetune import base_model
     from finetune.base_model import choose_hardware
 
-    cpu = choose_hardware("auto", None)
-    if not torch.cuda.is_available():
-        assert (cpu.precision, cpu.gradient_checkpointing, cpu.mixed_precision) == (
-            "fp32", False, "no",
-        )  # fmt: skip
+    for pays, autocast in ((True, "bf16"), (False, "no")):
+        monkeypatch.setattr(base_model, "cpu_bf16_pays", lambda pays=pays: pays)
+        cpu = choose_hardware("auto", None)
+        if not torch.cuda.is_available():
+            assert (cpu.precision, cpu.weight_dtype, cpu.mixed_precision) == (
+                "fp32", "float32", autocast,
+            )  # fmt: skip
+            assert not cpu.gradient_checkpointing
+    assert choose_hardware("fp32", None).mixed_precision == "no"  # asked for: no autocast
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     cuda = choose_hardware("auto", None)

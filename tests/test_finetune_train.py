@@ -207,3 +207,27 @@ def test_4bit_on_cpu_still_trains_after_an_evaluation_pass():
     model(input_ids=ids, labels=ids).loss.backward()
     grads = [p.grad for name, p in model.named_parameters() if "lora_B" in name]
     assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_top_layers_under_cpu_bf16_autocast_adapt_only_those_layers(data, tmp_path, monkeypatch):
+    """The CPU recipe's two speed knobs at once: bf16 autocast over fp32 weights, and LoRA
+    on the last decoder layers only (every linear layer of them, as all-linear means)."""
+    import re
+
+    from safetensors import safe_open
+
+    from finetune import base_model
+
+    monkeypatch.setattr(base_model, "cpu_bf16_pays", lambda: True)
+    config = tiny_config(
+        data, tmp_path / "top", precision="auto", lora={"r": 8, "alpha": 16, "top_layers": 2}
+    )
+    result = train(config)
+    with safe_open(str(result.adapter / "adapter_model.safetensors"), "pt") as adapter:
+        keys = list(adapter.keys())
+        assert all(adapter.get_tensor(k).dtype == torch.float32 for k in keys)
+    layers = {int(re.search(r"layers\.(\d+)\.", k).group(1)) for k in keys}
+    modules = {re.search(r"\.(\w+_proj)\.", k).group(1) for k in keys}
+    assert layers == {28, 29}  # SmolLM2-135M has 30
+    assert modules == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert result.val_losses[-1][1] < result.val_losses[0][1]

@@ -124,6 +124,13 @@ def test_ctrl_c_keeps_finished_stages_and_a_rerun_continues(tmp_path):
     assert list(state.stages) == STAGES and state.stages["merge"].result == {"stage": "merge"}
 
 
+def test_a_lora_setting_keeps_the_cpu_recipes_other_lora_settings(tmp_path):
+    config = PipelineConfig(finetune={"lora": {"top_layers": 15}, "epochs": 2.0})
+    settings = Pipeline(config, tmp_path, Console(quiet=True)).training_settings()
+    assert settings["lora"] == {"dropout": 0.0, "top_layers": 15}
+    assert (settings["epochs"], settings["learning_rate"]) == (2.0, 1e-3)
+
+
 def test_the_shipped_7b_config_is_valid():
     from schemas.settings import load_settings
 

@@ -264,22 +264,27 @@ class Pipeline:
 
     def finetune(self) -> dict[str, Any]:
         from finetune.config import load_config
-        from finetune.simulation import DATASET
         from finetune.train import train
 
-        dataset = self.sim / DATASET
-        settings = {
+        config = load_config(None, self.training_settings())
+        resume = (self.out / TRAIN).is_dir() and any((self.out / TRAIN).glob("checkpoint-*"))
+        result = train(config, resume=resume, console=self.console)
+        return result.model_dump(mode="json", exclude={"losses"})
+
+    def training_settings(self) -> dict[str, Any]:
+        """CPU_TRAINING under the config's `finetune` settings, and the pipeline's own."""
+        from finetune.simulation import DATASET
+
+        dataset, own = self.sim / DATASET, self.config.finetune
+        return {
             **CPU_TRAINING,
-            **self.config.finetune,
+            **own,
+            "lora": {**CPU_TRAINING["lora"], **own.get("lora", {})},  # one LoRA knob keeps the rest
             "dataset": str(dataset / "train.jsonl"),
             "eval_dataset": str(dataset / "validation.jsonl"),
             "out": str(self.out / TRAIN),
             "base": self.config.base,
         }
-        config = load_config(None, settings)
-        resume = (self.out / TRAIN).is_dir() and any((self.out / TRAIN).glob("checkpoint-*"))
-        result = train(config, resume=resume, console=self.console)
-        return result.model_dump(mode="json", exclude={"losses"})
 
     def merge(self) -> dict[str, Any]:
         import shutil
