@@ -139,3 +139,16 @@ def test_atlas_tools_are_the_real_tools_by_name_and_description():
 
     for tool in tools:
         assert tool.description == tool_class(tool.name).description
+
+
+def test_every_search_says_what_its_fact_is_for_when_the_request_needs_more():
+    """Two searches read alike in a sum and in a comparison; their thoughts tell them apart,
+    so the step after them follows from the planner's own words, not from the request alone."""
+    goals = {"sum": "for the sum.", "comparison": "to compare them.", "age": "the age in"}
+    requests = atlas_requests(build_world(1), 300)
+    for request in requests:
+        searches = [s.thoughts for s in request.solution if s.tool == "search_wikipedia"]
+        if request.shape in goals:
+            assert searches and all(goals[request.shape] in t for t in searches), request.text
+        if request.shape == "lookup":
+            assert not any(g in t for g in goals.values() for t in searches)

@@ -103,12 +103,15 @@ def question(rng: random.Random, split: Split, a: Attr, x: str) -> tuple[str, st
 # ---- gold steps -------------------------------------------------------------------------
 
 
-def search(entity: Entity, a: Attr) -> GoldStep:
+def search(entity: Entity, a: Attr, goal: str = "") -> GoldStep:
+    """`goal`: what the fact is for, when the request needs more than the fact ("for the
+    sum"). Said at every step, it carries the request's intent to the step that acts on it,
+    so a small planner decides once, next to the request, what the last steps will be."""
     noun = f"{a.noun} of {mention(entity)}"
     return GoldStep(
         tool="search_wikipedia",
         task=sentence(f"Find {noun}."),
-        thoughts=f"I need {noun}.",
+        thoughts=f"I need {noun}{goal}.",
         learned=fact(entity, a),
         key=coded_word(entity),
     )
@@ -193,7 +196,11 @@ def multihop(world: World, rng: random.Random, split: Split) -> Built:
     a = rng.choice([a for a in ATTRS if a.kind == hop.kind and not a.target])
     core, phrasing = question(rng, split, a, f"{relation.noun} of {mention(entity)}")
     value = value_of(hop, a)
-    steps = [search(entity, relation), search(hop, a), final(fact(hop, a), bare(value))]
+    steps = [
+        search(entity, relation, f" to find {a.noun} next"),
+        search(hop, a),
+        final(fact(hop, a), bare(value)),
+    ]
     return Built(voice(sentence(core), rng, split, [entity.name]), phrasing, steps, bare(value))
 
 
@@ -213,7 +220,12 @@ def comparison(world: World, rng: random.Random, split: Split) -> Built:
             vw=value_of(winner, c.attr), vl=value_of(loser, c.attr),
         )
     )  # fmt: skip
-    steps = [search(first, c.attr), search(second, c.attr), final(answer, winner.name)]
+    compare = " to compare them"
+    steps = [
+        search(first, c.attr, compare),
+        search(second, c.attr, compare),
+        final(answer, winner.name, "I have both values and can compare them."),
+    ]
     text = voice(core, rng, split, [first.name, second.name])
     return Built(text, phrasing, steps, winner.name, rival=loser.name)
 
@@ -245,9 +257,10 @@ def _total(world: World, rng: random.Random, split: Split, total, op: str) -> Bu
         if op == "+"
         else ("I have both numbers and need their difference.")
     )
+    goal = " for the sum" if op == "+" else " for the difference"
     steps = [
-        search(first, a),
-        search(second, a),
+        search(first, a, goal),
+        search(second, a, goal),
         calculate(expression, result, why),
         final(sentence(total.answer.format(**names, r=result)), result),
     ]
@@ -284,7 +297,7 @@ def age(world: World, rng: random.Random, split: Split) -> Built:
 def _age_steps(person, year: int, subject: str) -> list[GoldStep]:
     age_then = year - person.born
     return [
-        search(person, attr("person", "born")),
+        search(person, attr("person", "born"), f" to work out the age in {year}"),
         calculate(
             f"{year} - {person.born}", str(age_then),
             f"The age in {year} is {year} minus the birth year.",
@@ -297,28 +310,34 @@ ARITHMETIC = {
     "*": Phrasings("arithmetic.times",
         ("What is {a} * {b}?", "What is {a} times {b}?", "Multiply {a} by {b}.",
          "How much is {a} times {b}?", "Calculate {a} × {b}.", "What do you get for {a}*{b}?",
-         "{a} multiplied by {b} is what?", "Compute {a} x {b}."),
+         "{a} multiplied by {b} is what?", "Compute {a} x {b}.", "Work out {a} times {b}.",
+         "{a} times {b}?", "Tell me what {a} times {b} makes.", "Please multiply {a} and {b}."),
         ("What's the product of {a} and {b}?",)),
     "+": Phrasings("arithmetic.plus",
         ("What is {a} + {b}?", "What is {a} plus {b}?", "Add {a} and {b}.",
          "How much is {a} plus {b}?", "What's the sum of {a} and {b}?", "{a} + {b} = ?",
-         "Sum {a} and {b} for me."),
+         "Sum {a} and {b} for me.", "What does {a} plus {b} make?", "{a} plus {b}?",
+         "Work out {a} + {b}.", "Tell me {a} plus {b}."),
         ("Add {b} to {a}, please.",)),
     "-": Phrasings("arithmetic.minus",
         ("What is {a} - {b}?", "What is {a} minus {b}?", "Subtract {b} from {a}.",
          "How much is {a} minus {b}?", "What's left if you take {b} from {a}?",
-         "Calculate {a} - {b}."),
+         "Calculate {a} - {b}.", "{a} minus {b}?", "Work out {a} minus {b}.",
+         "What do you get when you subtract {b} from {a}?", "Deduct {b} from {a}."),
         ("Take {b} away from {a}.",)),
     "/": Phrasings("arithmetic.divide",
         ("What is {a} / {b}?", "What is {a} divided by {b}?", "Divide {a} by {b}.",
-         "How much is {a} split into {b} equal parts?", "{a} / {b} = ?"),
+         "How much is {a} split into {b} equal parts?", "{a} / {b} = ?", "{a} divided by {b}?",
+         "Work out {a} / {b}.", "What is the quotient of {a} and {b}?"),
         ("How many times does {b} go into {a}?",)),
     "%": Phrasings("arithmetic.percent",
         ("What is {b}% of {a}?", "What is {b} percent of {a}?", "Calculate {b}% of {a}.",
-         "Work out {b} percent of {a}.", "{b}% of {a} is how much?"),
+         "Work out {b} percent of {a}.", "{b}% of {a} is how much?", "Find {b}% of {a}.",
+         "What's {b} percent of {a}?", "Tell me {b}% of {a}."),
         ("How much is {b} per cent of {a}?",)),
     "**": Phrasings("arithmetic.power",
-        ("What is {a} squared?", "What is {a} to the power of 2?", "Square {a}."),
+        ("What is {a} squared?", "What is {a} to the power of 2?", "Square {a}.",
+         "What is {a} times itself?", "Calculate the square of {a}.", "{a} squared is what?"),
         ("What do I get if I square {a}?",)),
 }  # fmt: skip
 
@@ -350,7 +369,9 @@ CONVERSIONS = Phrasings(
     ("How many {to} are in {n} {unit}?", "Convert {n} {unit} to {to}.",
      "How many {to} is {n} {unit}?", "What is {n} {unit} in {to}?", "{n} {unit} in {to}?",
      "Turn {n} {unit} into {to}.", "How much is {n} {unit} in {to}?",
-     "Change {n} {unit} to {to}, please."),
+     "Change {n} {unit} to {to}, please.", "Give me {n} {unit} in {to}.",
+     "What do {n} {unit} come to in {to}?", "{n} {unit} equals how many {to}?",
+     "Work out {n} {unit} in {to}.", "Please convert {n} {unit} into {to}."),
     ("Express {n} {unit} in {to}.",),
 )  # fmt: skip
 
@@ -378,14 +399,17 @@ YEARS = Phrasings(
     ("How many years are there between {y1} and {y2}?", "How many years passed from {y1} to "
      "{y2}?", "How long is it from {y1} to {y2} in years?",
      "How old is someone born in {y1} in {y2}?", "How many years lie between {y1} and {y2}?",
-     "Count the years from {y1} to {y2}."),
+     "Count the years from {y1} to {y2}.",
+     "What is the number of years between {y1} and {y2}?",
+     "Work out the years between {y1} and {y2}.", "From {y1} to {y2} is how many years?"),
     ("How many years separate {y1} and {y2}?",),
 )  # fmt: skip
 YEARS_AFTER = Phrasings(
     "years_after",
     ("What year is {n} years after {y1}?", "Which year comes {n} years after {y1}?",
      "What year will it be {n} years after {y1}?", "Add {n} years to {y1}: which year is it?",
-     "{n} years after {y1} is which year?"),
+     "{n} years after {y1} is which year?", "Which year is {n} years later than {y1}?",
+     "If I add {n} years to {y1}, what year do I get?", "{y1} plus {n} years is which year?"),
     ("Count {n} years on from {y1}: which year is it?",),
 )  # fmt: skip
 
@@ -414,7 +438,9 @@ EMAIL = Phrasings(
      "Write an e-mail to {p}: {msg}.", "Mail {p} and tell them that {msg}.",
      "Drop {p} an email that {msg}.", "Let {p} know by mail that {msg}.",
      "Send {p} a message saying that {msg}.", "Email {p}: {msg}.",
-     "Please tell {p} in an e-mail that {msg}."),
+     "Please tell {p} in an e-mail that {msg}.", "Could you e-mail {p} that {msg}?",
+     "Send a mail to {p}: {msg}.", "Tell {p} by e-mail that {msg}.",
+     "Notify {p} by email that {msg}."),
     ("Please let {p} know by e-mail that {msg}.",),
 )  # fmt: skip
 
@@ -437,9 +463,9 @@ def email(world: World, rng: random.Random, split: Split) -> Built:
         holder = rng.choice([e for e in world.entities() if e.kind == role.kind])
         person = world.entity(value_of(holder, role))
         recipient, names = f"{role.noun} of {mention(holder)}", [holder.name]
-        steps = [search(holder, role)]
+        steps = [search(holder, role, " to e-mail them")]
     steps += [
-        search(person, attr("person", "email")),
+        search(person, attr("person", "email"), " to send the e-mail"),
         send(person.email, message),
         final(f"I sent the e-mail to {person.name}.", "", "The e-mail is sent."),
     ]
@@ -453,7 +479,8 @@ CALENDAR = Phrasings(
     ("Add {e} to my calendar.", "Put {e} in my calendar.", "Create a calendar entry for {e}.",
      "Save {e} in my calendar.", "Can you add {e} to my calendar?",
      "Make a calendar event for {e}.", "I want {e} in my calendar.",
-     "Note {e} down in my calendar."),
+     "Note {e} down in my calendar.", "Put {e} on my calendar.",
+     "Add an entry for {e} to my calendar.", "Could you save {e} to my calendar?"),
     ("Please note {e} in my calendar.",),
 )  # fmt: skip
 APPOINTMENT = Phrasings(
@@ -461,7 +488,9 @@ APPOINTMENT = Phrasings(
     ("Add {t} on {d} at {h} to my calendar.", "Put {t} in my calendar on {d} at {h}.",
      "Schedule {t} on {d} at {h}.", "Create a calendar event: {t} on {d} at {h}.",
      "Book {t} for {d} at {h} in my calendar.", "Remind me of {t} on {d} at {h}.",
-     "Save {t}, {d} at {h}, in my calendar.", "Calendar: {t} on {d} at {h}."),
+     "Save {t}, {d} at {h}, in my calendar.", "Calendar: {t} on {d} at {h}.",
+     "Add {t} to my calendar for {d} at {h}.", "Set up {t} on {d} at {h}.",
+     "Enter {t} on {d} at {h} into my calendar."),
     ("Please remember {t} on {d} at {h} in my calendar.",),
 )  # fmt: skip
 APPOINTMENTS = (
@@ -480,7 +509,7 @@ def calendar(world: World, rng: random.Random, split: Split) -> Built:
         GoldStep(
             tool="search_wikipedia",
             task=f"Find the date and place of {name}.",
-            thoughts=f"I need the date and place of {name}.",
+            thoughts=f"I need the date and place of {name} for the calendar event.",
             learned=sentence(f"{name} takes place in {event.city} on {event.date}."),
             key=coded_word(event),
         ),
@@ -560,7 +589,7 @@ def _email_manager(world: World, rng: random.Random, split: Split) -> Built:
     manager = world.entity(user_profile(world, text).manager)
     steps = [
         ask("manager", USER_FACTS["manager"].question, f"The user's manager is {manager.name}."),
-        search(manager, attr("person", "email")),
+        search(manager, attr("person", "email"), " to send the e-mail"),
         send(manager.email, message),
         final(f"I sent the e-mail to {manager.name}.", "", "The e-mail is sent."),
     ]
