@@ -30,7 +30,7 @@ class LoraSettings(BaseModel):
     # All linear layers rather than the seed's attention-only choice: on a 135M model the
     # extra MLP adapters cost little compute and learn the plan format much faster.
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
-    # Backward stops at the lowest adapted layer: on a CPU, the top half trains ~1.7× the
+    # Backward stops at the lowest adapted layer: on a CPU, the top half trains ~1.5× the
     # tokens per second of all layers (bf16, the bundled model), the rest stays pretrained.
     top_layers: int | None = Field(
         None, ge=1, description="adapt only the last N decoder layers (None: every layer)"
