@@ -49,6 +49,39 @@ def test_members_of_a_const_and_of_required_only_names_have_one_order(vocab):
     assert verdicts(vocab, dependent, [{"foo": 1, "bar": 2}, {"bar": 2}]) == [True, False]
 
 
+def address(country: str, region: str, code: str, pattern: str, regions: list[str]) -> dict:
+    return {
+        "properties": {
+            "country": {"type": "string", "enum": [country]},
+            region: {"type": "string", "enum": regions},
+            code: {"type": "string", "pattern": pattern},
+        },
+        "additionalProperties": False,
+        "required": ["country", region, code],
+    }
+
+
+def test_a_oneof_whose_exclusions_cannot_merge_falls_back_to_anyof_and_loads(vocab):
+    """MaskBench Github_trivial o83689: excluding one branch from another left an allOf
+    that merged back into itself, `all-26 ::= all-26`, which llama.cpp refuses."""
+    schema = {
+        "type": "object",
+        "oneOf": [
+            address("CAN", "province", "postalCode", "^[A-Z][0-9][A-Z][0-9][A-Z][0-9]$", ["AB"]),
+            address("USA", "state", "zipCode", "^[0-9]{5}(-[0-9]{4})?$", ["AL", "AK"]),
+            address("MEX", "state", "postalCode", "^[0-9]{5}$", ["AGS", "BC"]),
+        ],
+    }
+    compiled = grammar(schema)
+    assert "is enforced as anyOf" in " ".join(compiled.warnings)
+    instances = [
+        {"country": "USA", "state": "AL", "zipCode": "12345"},
+        {"country": "CAN", "province": "AB", "postalCode": "A1B2C3"},
+        {"country": "USA", "state": "AL"},
+    ]
+    assert verdicts(vocab, schema, instances) == [True, True, False]
+
+
 def test_format_is_a_stated_policy(vocab):
     schema = {"type": "string", "format": "date"}
     assert not accepts(vocab, schema, '"2962"')

@@ -170,11 +170,20 @@ class _Compiler:
             name = self.rules.reserve(hint(path, "all"))
             self.composites[key] = name
             try:
-                self.define_or_forget(name, lambda: self.visit_plain(schema, path))
+                self.define_or_forget(name, lambda: self.merged_body(name, schema, path))
             except GrammarError:
                 del self.composites[key]
                 raise
         return self.composites[key]
+
+    def merged_body(self, name: str, schema: dict, path: str) -> str:
+        """The body of a composite's rule. A merge that gives back the same composite made
+        no progress: `name ::= name` derives nothing, and llama.cpp refuses the grammar
+        (left recursion), so it is refused here, where an exact oneOf falls back to anyOf."""
+        body = self.visit_plain(schema, path)
+        if body == name:
+            raise GrammarError("this allOf cannot be merged into one schema", at(path, "allOf"))
+        return body
 
     def define_or_forget(self, name: str, build: Callable[[], str]) -> None:
         try:
