@@ -63,9 +63,10 @@ def address(country: str, region: str, code: str, pattern: str, regions: list[st
 
 def test_a_oneof_whose_exclusions_cannot_merge_falls_back_to_anyof_and_loads(vocab):
     """MaskBench Github_trivial o83689: excluding one branch from another left an allOf
-    that merged back into itself, `all-26 ::= all-26`, which llama.cpp refuses."""
+    that merged back into itself, `all-26 ::= all-26`, which llama.cpp refuses. Without
+    the outer `type: object` the branches overlap (any string matches all three), so the
+    exclusions are needed."""
     schema = {
-        "type": "object",
         "oneOf": [
             address("CAN", "province", "postalCode", "^[A-Z][0-9][A-Z][0-9][A-Z][0-9]$", ["AB"]),
             address("USA", "state", "zipCode", "^[0-9]{5}(-[0-9]{4})?$", ["AL", "AK"]),
@@ -80,6 +81,28 @@ def test_a_oneof_whose_exclusions_cannot_merge_falls_back_to_anyof_and_loads(voc
         {"country": "USA", "state": "AL"},
     ]
     assert verdicts(vocab, schema, instances) == [True, True, False]
+
+
+def test_branches_disjoint_only_under_their_siblings_are_exact(vocab):
+    """The branches of o83689 carry no type: alone they overlap (their exclusions do not
+    merge, above), but under the outer `type: object` each requires `country` with its own
+    value, so no exclusion is needed and the oneOf is exact."""
+    schema = {
+        "type": "object",
+        "oneOf": [
+            address("CAN", "province", "postalCode", "^[A-Z][0-9][A-Z][0-9][A-Z][0-9]$", ["AB"]),
+            address("USA", "state", "zipCode", "^[0-9]{5}(-[0-9]{4})?$", ["AL", "AK"]),
+            address("MEX", "state", "postalCode", "^[0-9]{5}$", ["AGS", "BC"]),
+        ],
+    }
+    assert grammar(schema).warnings == []
+    instances = [
+        {"country": "USA", "state": "AK", "zipCode": "12345-6789"},
+        {"country": "CAN", "province": "AB", "postalCode": "A1B2C3"},
+        {"country": "CAN", "state": "AK", "zipCode": "12345"},
+        {"country": "MEX", "state": "BC", "postalCode": "12345"},
+    ]
+    assert verdicts(vocab, schema, instances) == [True, True, False, True]
 
 
 def test_format_is_a_stated_policy(vocab):
@@ -219,3 +242,42 @@ def test_what_has_no_exact_grammar_is_still_refused():
     with pytest.raises(GrammarError, match="'not' over 'multipleOf'") as err:
         compile_grammar({"if": {"multipleOf": 2}, "then": {"maxLength": 3}})
     assert err.value.path == "#/if"
+
+
+def periodic(depth: int) -> dict:
+    """MaskBench Handwritten mod303, smaller: objects nested through "a", every other level
+    non-empty (a period-2 reference cycle), and not one constant `depth` levels deep."""
+    witness: dict = {}
+    for _ in range(depth):
+        witness = {"a": witness}
+    x0, x1 = {"$ref": "#/definitions/x0"}, {"$ref": "#/definitions/x1"}
+    return {
+        "allOf": [
+            {"$ref": "#/definitions/word"}, x0, {"minProperties": 1},
+            {"not": {"const": witness}},
+        ],
+        "definitions": {
+            "word": {
+                "type": "object", "properties": {"a": {"$ref": "#/definitions/word"}},
+                "additionalProperties": False,
+            },
+            "x0": {"additionalProperties": x1},
+            "x1": {"additionalProperties": x0, "minProperties": 1},
+        },
+    }  # fmt: skip
+
+
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_a_negation_through_recursive_references_compiles_deep_and_is_refused_deeper(vocab):
+    """Compiling mod303 recursed past Python's default stack (a RecursionError, counted as a
+    crash): 40 levels now compile, and what nests deeper still is refused with one line."""
+    instances = [nested(2), nested(1), nested(40), nested(42)]
+    assert verdicts(vocab, periodic(40), instances) == [True, False, False, True]
+    with pytest.raises(GrammarError, match="nest too deeply"):
+        compile_grammar(periodic(1000))

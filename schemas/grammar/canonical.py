@@ -18,6 +18,7 @@ from schemas.grammar.json_text import canonical_value_json, number_text, same_va
 from schemas.grammar.negation import Inexpressible, is_leaf, value_types
 from schemas.grammar.refs import Document, RefError
 from schemas.grammar.rewrite import FormatPolicy, Rewriter
+from schemas.grammar.vocabulary import siblings
 
 __all__ = ["canonical_json", "canonical_value_json", "number_text"]
 
@@ -90,7 +91,7 @@ class _Orderer:
             for key in ("anyOf", "oneOf"):  # a schema's own unions before its parts' ones
                 options = s.get(key) if isinstance(s.get(key), list) else []
                 if key == "oneOf" and len(options) > 1:
-                    options = self.rw.exact_one_of(options) or options
+                    options = self.rw.exact_one_of(options, siblings(s, key)) or options
                 chosen = next((b for b in options if self.valid(value, b)), None)
                 more, later = self._collect(value, [chosen] if chosen else options, depth + 1)
                 branches += more + later

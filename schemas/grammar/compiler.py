@@ -11,10 +11,12 @@ Principles:
   (errors with `strict=True`).
 """
 
+import contextlib
 import json
 import math
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -38,6 +40,7 @@ from schemas.grammar.vocabulary import (
     INTERNAL,
     REWRITTEN,
     UNENFORCEABLE,
+    siblings,
 )
 
 AUTOMATON = ("x-patterns", "x-not-patterns", "x-not-strings")  # string_automaton's keywords
@@ -45,6 +48,7 @@ KNOWN_DIALECT = re.compile(
     r"https?://json-schema\.org/(draft-0[3-7]/schema|draft/20(19-09|20-12)/schema|schema)#?$"
 )
 REPETITION_LIMIT = 1999  # llama.cpp refuses repetition counts above 2,000
+RECURSION_LIMIT = 10_000  # Python frames while compiling one schema (see _deep_stack)
 
 
 class GrammarOptions(BaseModel):
@@ -90,7 +94,25 @@ def compile_grammar(
     if not isinstance(schema, dict | bool):
         raise GrammarError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
     compiler = _Compiler(schema, options, closed_default, formats)
-    return compiler.run()
+    with _deep_stack():
+        try:
+            return compiler.run()
+        except RecursionError:  # deeper still: refused, like any schema it cannot express
+            raise GrammarError("the schema's references nest too deeply to compile") from None
+
+
+@contextlib.contextmanager
+def _deep_stack() -> Iterator[None]:
+    """Room for the compiler's recursion. Each level of a schema costs ~25 Python frames
+    (visit, composite, merge, …), and the negation of a 40-deep constant through recursive
+    references (MaskBench Handwritten mod303) goes past Python's default 1000. Python 3.11
+    keeps Python-to-Python calls off the C stack, so a higher limit is safe."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 class _Compiler:
@@ -194,7 +216,7 @@ class _Compiler:
 
     def visit_plain(self, schema: dict, path: str) -> str:
         if "$ref" in schema:
-            rest = {k: v for k, v in schema.items() if k != "$ref" and k not in ANNOTATIONS}
+            rest = siblings(schema, "$ref")
             if not rest:
                 return self.ref(schema["$ref"], path)
             return self.visit(self.merge([self.deref(schema["$ref"], path), rest], path), path)
@@ -329,9 +351,9 @@ class _Compiler:
         branches = schema[key]
         if not isinstance(branches, list) or not branches:
             raise GrammarError(f"'{key}' needs a non-empty list", at(path, key))
-        base = {k: v for k, v in schema.items() if k != key and k not in ANNOTATIONS}
+        base = siblings(schema, key)
         if key == "oneOf" and len(branches) > 1:
-            exact = self.rw.exact_one_of(branches)
+            exact = self.rw.exact_one_of(branches, base)
             if exact is not None:
                 try:
                     return self.alternatives(base, exact, key, path)

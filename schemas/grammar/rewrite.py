@@ -79,24 +79,28 @@ class Rewriter:
         rest = {k: v for k, v in schema.items() if k != "not"}
         return intersection([rest, self.negate(schema["not"])])
 
-    def exclusive(self, branches: list) -> list[tuple[Any, list]]:
+    def exclusive(self, branches: list, base: dict | None = None) -> list[tuple[Any, list]]:
         """Each branch of a oneOf with the parts that exclude the others (none where the two
-        are provably disjoint). Raises Inexpressible."""
+        are provably disjoint). Disjointness is proved within `base`, the oneOf's sibling
+        keywords: branches without a type of their own may overlap on their own and still
+        be apart under the object's `type`. Raises Inexpressible."""
+        scoped = [{"allOf": [base, b]} if base else b for b in branches]
         out = []
         for i, branch in enumerate(branches):
-            others = [b for j, b in enumerate(branches) if j != i]
             excluded = [
                 self.negate(b)
-                for b in others
-                if not disjoint(branch, b, self.doc.resolve, self.validates)
+                for j, b in enumerate(branches)
+                if j != i and not disjoint(scoped[i], scoped[j], self.doc.resolve, self.validates)
             ]
             out.append((branch, excluded))
         return out
 
-    def exact_one_of(self, branches: list) -> list | None:
-        """The branches of a oneOf as a union that means the same, or None."""
+    def exact_one_of(self, branches: list, base: dict | None = None) -> list | None:
+        """The branches of a oneOf (within its siblings `base`) as a union that means the
+        same, or None."""
         try:
-            return [intersection([b, *excluded]) for b, excluded in self.exclusive(branches)]
+            pairs = self.exclusive(branches, base)
+            return [intersection([b, *excluded]) for b, excluded in pairs]
         except Inexpressible:
             return None
 

@@ -23,3 +23,9 @@ INTERNAL = {
     "x-not-strings", "x-not-patterns", "x-patterns", "x-fraction", "x-extra-min",
     "x-extra-exclude",
 }  # fmt: skip
+
+
+def siblings(schema: dict, key: str) -> dict:
+    """The keywords beside `key` that constrain an instance: what each branch of a union
+    meets."""
+    return {k: v for k, v in schema.items() if k != key and k not in ANNOTATIONS}
