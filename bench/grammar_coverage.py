@@ -12,11 +12,17 @@ its instances is judged right; that is the figure compared across engines, per g
 conformance suite reads it). Records whose ids name a keyword file (the conformance
 suite) also get a table per keyword.
 
+A schema without instances passes on compiling alone, whatever its grammar admits (most
+of MaskBench's Handwritten group has none). `--probe` gives such a schema small values of
+every type as instances, each labelled valid or invalid by jsonschema, so that an engine
+that compiles it by dropping a keyword shows it.
+
     python bench/grammar_coverage.py [--data DIR] [--limit N] [--formats assert|annotate]
-        [--engines ours,llamacpp,llguidance,xgrammar] [--failures FILE] [--by-keyword]
+        [--engines ours,llamacpp,llguidance,xgrammar] [--failures FILE] [--by-keyword] [--probe]
 
 Examples:
     python bench/grammar_coverage.py --limit 20
+    python bench/grammar_coverage.py --data DIR_WITH_Handwritten --probe
     python bench/grammar_coverage.py --data ../shared/data/json-schema-test-suite --formats annotate
 
 The last line of output is one JSON object with the totals.
@@ -34,6 +40,29 @@ from typing import Any
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "maskbench"
 TIMEOUT_S = 60.0
 ENGINES = ["ours", "llamacpp", "llguidance", "xgrammar"]
+PROBES = [
+    None, True, False, 0, 1, 2, 3, 5, 6, 7, 8, 10, 12, 15, 20, 24, 30, 60, -1, -7, 1.5, "", "a",
+    "ab", "abc", "2024-01-31", [], [1], [1, 1], ["a", 1], {}, {"a": 1}, {"a": {}},
+    {"a": {"a": {}}}, {"b": 1}, {"a": 1, "b": 2}, {"foo": "bar"}, {"x": None},
+]  # fmt: skip
+
+
+def probe_tests(schema: Any, formats: str) -> list[dict]:
+    """`PROBES` as instances of `schema`, labelled by jsonschema (formats per the policy);
+    none where jsonschema cannot read the schema. Without `$schema`, a schema that uses
+    `dependencies` is read as draft 7, the last draft that has it (2020-12 ignores it, the
+    compiler enforces it)."""
+    from jsonschema import validators
+
+    legacy = '"dependencies"' in json.dumps(schema)
+    default = validators.Draft7Validator if legacy else validators.Draft202012Validator
+    try:
+        cls = validators.validator_for(schema, default=default)
+        checker = cls.FORMAT_CHECKER if formats == "assert" else None
+        validator = cls(schema, format_checker=checker)
+        return [{"data": p, "valid": validator.is_valid(p)} for p in PROBES]
+    except Exception:  # an unreadable schema (a bad $ref, a bad pattern): no labels
+        return []
 
 
 def _worker(conn: Any, model_path: str, names: list[str], caps: tuple, formats: str) -> None:
@@ -129,6 +158,9 @@ def main() -> None:
     parser.add_argument("--formats", choices=["assert", "annotate"], default="assert")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated")
     parser.add_argument("--by-keyword", action="store_true", help="a table per keyword/feature")
+    parser.add_argument(
+        "--probe", action="store_true", help="small labelled instances for schemas with none"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from grammar_engines import available
@@ -151,6 +183,9 @@ def main() -> None:
             with gzip.open(f, "rt") as lines:
                 records = [json.loads(line) for line in lines]
             records = records[: args.limit] if args.limit else records
+            if args.probe:
+                for r in records:
+                    r["tests"] = r["tests"] or probe_tests(r["schema"], args.formats)
             name = f.name.removesuffix(".jsonl.gz")
             task = progress.add_task(name, total=len(records))
             outcomes = []
