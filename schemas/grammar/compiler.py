@@ -11,12 +11,11 @@ Principles:
   (errors with `strict=True`).
 """
 
-import contextlib
 import json
 import math
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -48,7 +47,7 @@ KNOWN_DIALECT = re.compile(
     r"https?://json-schema\.org/(draft-0[3-7]/schema|draft/20(19-09|20-12)/schema|schema)#?$"
 )
 REPETITION_LIMIT = 1999  # llama.cpp refuses repetition counts above 2,000
-RECURSION_LIMIT = 10_000  # Python frames while compiling one schema (see _deep_stack)
+RECURSION_LIMIT = 10_000  # Python frames for compiling a schema (see _room_to_recurse)
 
 
 class GrammarOptions(BaseModel):
@@ -94,25 +93,21 @@ def compile_grammar(
     if not isinstance(schema, dict | bool):
         raise GrammarError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
     compiler = _Compiler(schema, options, closed_default, formats)
-    with _deep_stack():
-        try:
-            return compiler.run()
-        except RecursionError:  # deeper still: refused, like any schema it cannot express
-            raise GrammarError("the schema's references nest too deeply to compile") from None
+    _room_to_recurse()
+    try:
+        return compiler.run()
+    except RecursionError:  # deeper still: refused, like any schema it cannot express
+        raise GrammarError("the schema's references nest too deeply to compile") from None
 
 
-@contextlib.contextmanager
-def _deep_stack() -> Iterator[None]:
+def _room_to_recurse() -> None:
     """Room for the compiler's recursion. Each level of a schema costs ~25 Python frames
     (visit, composite, merge, …), and the negation of a 40-deep constant through recursive
     references (MaskBench Handwritten mod303) goes past Python's default 1000. Python 3.11
-    keeps Python-to-Python calls off the C stack, so a higher limit is safe."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, RECURSION_LIMIT))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
+    keeps Python-to-Python calls off the C stack, so a higher limit is safe. The limit is
+    only ever raised: lowering it again could cut short a compile in another thread."""
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)
 
 
 class _Compiler:

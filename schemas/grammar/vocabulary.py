@@ -26,6 +26,6 @@ INTERNAL = {
 
 
 def siblings(schema: dict, key: str) -> dict:
-    """The keywords beside `key` that constrain an instance: what each branch of a union
-    meets."""
+    """The keywords beside `key` that constrain an instance (annotations left out): what
+    each branch of a union meets, or what a `$ref` target is merged with."""
     return {k: v for k, v in schema.items() if k != key and k not in ANNOTATIONS}
