@@ -7,7 +7,8 @@ import email.policy
 
 import pytest
 
-from schemas.trajectory import Scratchpad
+from schemas.plan import PlanRecord
+from schemas.trajectory import Scratchpad, Step
 from tools.ask_user import AskUser
 from tools.base import ToolError
 from tools.context import ToolContext
@@ -81,6 +82,51 @@ def test_final_answer_is_the_planner_s_answer():
     assert observation.final and observation.text == "17 * 23 = 391."
     with pytest.raises(ToolError, match="empty"):
         FinalAnswer().run("What is 17 * 23?", " ", Scratchpad())
+
+
+NILE = (
+    "Nile: The Nile is a river in north-eastern Africa that flows north into the "
+    "Mediterranean Sea. At about 6,650 kilometres it is often counted the longest river in "
+    "the world. Its two main tributaries are the White Nile and the Blue Nile.\n"
+    "Amazon River: The Amazon River in South America carries more water than any other river."
+)
+
+
+def searched(task: str, observation: str) -> Scratchpad:
+    plan = PlanRecord(context="", thoughts="", task=task, tool="search_wikipedia")
+    return Scratchpad(steps=[Step(plan=plan, observation=observation)])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Find the length of the Nile.",  # an earlier step's task: an instruction, no answer
+        "The length of the Nile is 4,132 kilometres.",  # a number no result holds
+    ],
+)
+def test_an_answer_that_holds_nothing_becomes_the_result_sentence_that_answers(answer):
+    observation = FinalAnswer().run(
+        "How long is the Nile?", answer, searched("Find the length of the Nile.", NILE)
+    )
+    assert observation.final
+    assert observation.text == (
+        "Nile: At about 6,650 kilometres it is often counted the longest river in the world."
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The Nile is about 6650 kilometres long.",  # digits grouped or not, the same number
+        "The Nile has 2 main tributaries.",  # spelled out in the result
+        "The Nile is the longest river.",  # no number to check
+    ],
+)
+def test_an_answer_that_states_what_the_results_hold_is_kept(answer):
+    observation = FinalAnswer().run(
+        "Tell me about the Nile", answer, searched("Find the Nile.", NILE)
+    )
+    assert observation.text == answer
 
 
 def test_ask_user_puts_the_task_to_the_user():
