@@ -104,6 +104,21 @@ def test_voice_never_alters_a_name():
         assert "Mount Kobadefu" in text
 
 
+@pytest.mark.parametrize("phrasings", ["train", "heldout"])
+def test_what_an_action_must_copy_is_never_misspelt_in_the_request(phrasings):
+    """The judge wants the e-mail's message and the event's title as the gold action has
+    them, so a typo there would make copying the request fail."""
+    from tools.atlas.judge import normalize
+
+    shapes = ("email", "calendar", "user")
+    for request in atlas_requests(build_world(3), 150, phrasings, shapes=shapes):
+        action = request.gold.action
+        if action is None:
+            continue
+        copied = action.arguments.get("body") or action.arguments["title"]
+        assert normalize(copied) in normalize(request.text), (request.text, copied)
+
+
 def test_requests_need_the_world_facts():
     """Requests about entities need a search; the gold answer is not in their text (but for
     comparisons, which name both candidates)."""

@@ -70,8 +70,11 @@ MESSAGES = (
 # ---- wording shared by all shapes -------------------------------------------------------
 
 
+_WITH_ARTICLE = ("event", "river", "tower", "invention", "species")  # "the Kobe Engine"
+
+
 def mention(entity: Entity) -> str:
-    return f"the {entity.name}" if entity.kind in ("event", "river", "tower") else entity.name
+    return f"the {entity.name}" if entity.kind in _WITH_ARTICLE else entity.name
 
 
 def sentence(text: str) -> str:
@@ -453,7 +456,7 @@ def email(world: World, rng: random.Random, split: Split) -> Built:
         address = f"{rng.choice(SYLLABLES)}{rng.choice(SYLLABLES)}@{rng.choice(SYLLABLES)}mail.org"
         steps = [send(address, message), final(f"I sent the e-mail to {address}.", "", "Sent.")]
         gold = GoldAction(tool="send_email", arguments={"to": address, "body": message})
-        text = voice(template.format(p=address, msg=message), rng, split, [address])
+        text = voice(template.format(p=address, msg=message), rng, split, [address, message])
         return Built(text, phrasing, steps, action=gold)
     if kind == "person":
         person = rng.choice(world.people)
@@ -470,7 +473,7 @@ def email(world: World, rng: random.Random, split: Split) -> Built:
         final(f"I sent the e-mail to {person.name}.", "", "The e-mail is sent."),
     ]
     gold = GoldAction(tool="send_email", arguments={"to": person.email, "body": message})
-    text = voice(template.format(p=recipient, msg=message), rng, split, names)
+    text = voice(template.format(p=recipient, msg=message), rng, split, [*names, message])
     return Built(text, phrasing, steps, action=gold)
 
 
@@ -531,7 +534,9 @@ def _appointment(rng: random.Random, split: Split) -> Built:
         create(title, date, time=time),
         final(f"I added {title} on {date} at {time} to your calendar.", "", "It is saved."),
     ]
-    text = voice(sentence(template.format(t=title, d=date, h=time)), rng, split, [date, time])
+    text = voice(
+        sentence(template.format(t=title, d=date, h=time)), rng, split, [title, date, time]
+    )
     return Built(text, phrasing, steps, action=_event_action(steps[0]))
 
 
@@ -584,8 +589,8 @@ def user(world: World, rng: random.Random, split: Split) -> Built:
 def _email_manager(world: World, rng: random.Random, split: Split) -> Built:
     template, phrasing = EMAIL.pick(rng, split)
     message = rng.choice(MESSAGES)
-    text = voice(template.format(p=rng.choice(USER_FACTS["manager"].phrases), msg=message), rng,
-                 split)  # fmt: skip
+    recipient = rng.choice(USER_FACTS["manager"].phrases)
+    text = voice(template.format(p=recipient, msg=message), rng, split, [message])
     manager = world.entity(user_profile(world, text).manager)
     steps = [
         ask("manager", USER_FACTS["manager"].question, f"The user's manager is {manager.name}."),

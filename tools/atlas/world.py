@@ -1,5 +1,5 @@
-"""The atlas world: fictional cities, companies, people, events, mountains, rivers and towers
-with checkable facts.
+"""The atlas world: fictional cities, companies, people, events, mountains, rivers, towers,
+inventions and animal species with checkable facts.
 
 Built from a seed and nothing else, so the same seed gives a byte-identical world (the
 JSON of `build_world(seed)` never changes) and different seeds share no entity (see
@@ -25,6 +25,8 @@ OCCUPATIONS = ("architect", "engineer", "teacher", "doctor", "chemist", "pilot",
 EVENT_TYPES = ("Festival", "Summit", "Fair", "Marathon", "Expo")
 MOUNTAIN_FORMS = ("Mount {}", "{} Peak")
 TOWER_TYPES = ("Tower", "Bridge", "Stadium", "Cathedral")
+INVENTION_TYPES = ("Engine", "Lamp", "Press", "Loom", "Compass", "Telescope")
+SPECIES_TYPES = ("Beetle", "Frog", "Owl", "Whale", "Lizard", "Moth")
 
 
 class City(BaseModel):
@@ -89,7 +91,23 @@ class Tower(BaseModel):
     city: str
 
 
-Entity = City | Company | Person | Event | Mountain | River | Tower
+class Invention(BaseModel):
+    kind: Literal["invention"] = "invention"
+    name: str
+    inventor: str
+    invented: int = Field(description="the year")
+
+
+class Species(BaseModel):
+    kind: Literal["species"] = "species"
+    name: str
+    length: int = Field(description="centimetres, adults at most")
+    lifespan: int = Field(description="years")
+    discoverer: str
+    discovered: int = Field(description="the year it was first described")
+
+
+Entity = City | Company | Person | Event | Mountain | River | Tower | Invention | Species
 
 
 class Article(BaseModel):
@@ -106,6 +124,8 @@ class WorldSize(BaseModel):
     mountains: int = Field(15, ge=2)
     rivers: int = Field(15, ge=2)
     towers: int = Field(15, ge=2)
+    inventions: int = Field(15, ge=2)
+    species: int = Field(15, ge=2)
 
 
 class World(BaseModel):
@@ -117,11 +137,13 @@ class World(BaseModel):
     mountains: list[Mountain]
     rivers: list[River]
     towers: list[Tower]
+    inventions: list[Invention]
+    species: list[Species]
 
     def entities(self) -> list[Entity]:
         return [
             *self.cities, *self.companies, *self.people, *self.events,
-            *self.mountains, *self.rivers, *self.towers,
+            *self.mountains, *self.rivers, *self.towers, *self.inventions, *self.species,
         ]  # fmt: skip
 
     @cached_property
@@ -236,9 +258,28 @@ def build_world(seed: int, size: WorldSize | None = None) -> World:
         )
         for _ in range(size.towers)
     ]
+    inventions = [
+        Invention(
+            name=f"{name()} {rng.choice(INVENTION_TYPES)}",
+            inventor=rng.choice(person_names),
+            invented=rng.randrange(1700, 2020),
+        )
+        for _ in range(size.inventions)
+    ]
+    species = [
+        Species(
+            name=f"{name()} {rng.choice(SPECIES_TYPES)}",
+            length=rng.randrange(2, 3000),
+            lifespan=rng.randrange(2, 120),
+            discoverer=rng.choice(person_names),
+            discovered=rng.randrange(1750, 2024),
+        )
+        for _ in range(size.species)
+    ]
     return World(
         seed=seed, cities=cities, companies=companies, people=people, events=events,
-        mountains=mountains, rivers=rivers, towers=towers,
+        mountains=mountains, rivers=rivers, towers=towers, inventions=inventions,
+        species=species,
     )  # fmt: skip
 
 
@@ -336,5 +377,18 @@ _ARTICLES: dict[str, tuple[str, ...]] = {
         "{architect}.",
         "The {name}, a landmark of {city} designed by {architect}, reaches a height of "
         "{height} metres and has been open since {opened}.",
+    ),
+    "invention": (
+        "The {name} was invented by {inventor} in {invented}.",
+        "In {invented}, {inventor} built the first {name}, which soon found wide use.",
+        "The {name}, first made in {invented}, is the work of the inventor {inventor}.",
+    ),
+    "species": (
+        "The {name} is an animal species first described by {discoverer} in {discovered}. "
+        "Adults grow up to {length} centimetres long and live for up to {lifespan} years.",
+        "Discovered in {discovered} by {discoverer}, the {name} reaches a length of {length} "
+        "cm; it can live {lifespan} years.",
+        "Living up to {lifespan} years, the {name} grows to {length} centimetres. "
+        "{discoverer} discovered the species in {discovered}.",
     ),
 }
