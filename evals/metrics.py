@@ -39,6 +39,7 @@ class Judged(BaseModel):
     trajectory: Trajectory
     rating: TrajectoryRating | None = None
     gold: Gold | None = None
+    shape: str | None = None  # the request's shape, where its set names one
 
 
 def _share(hits: int, total: int) -> float | None:

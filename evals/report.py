@@ -1,6 +1,7 @@
 """Reports of run folders: a markdown table, the JSON summary and a PNG plot.
 
-OUT/report.md     the table: every metric per planner, mean ± standard error over runs
+OUT/report.md     the table: every metric per planner, mean ± standard error over runs, and
+                  the pass rate per request shape (a held-out shape apart) where shapes exist
 OUT/summary.json  `EvalSummary`: the numbers behind the table, per run too
 OUT/metrics.png   bars with standard-error whiskers, one group per rate metric
 """
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 
 from evals.metrics import METRICS, Estimate
 from evals.summary import Comparison, EvalSummary, summarize
+from tools.atlas.requests import HELD_OUT_SHAPES
 
 REPORT_DIR = "report"
 MARKDOWN, SUMMARY, PLOT = "report.md", "summary.json", "metrics.png"
@@ -55,6 +57,30 @@ def markdown_table(summary: EvalSummary) -> str:
     return _table(header, rows)
 
 
+def shape_table(summary: EvalSummary) -> str | None:
+    """Pass rate per request shape, one column per planner; the shapes held out of training
+    are marked and left out of the "trained shapes" row. None when no request has a shape."""
+    shapes = sorted({shape for s in summary.series for shape in s.pass_by_shape})
+    if not shapes:
+        return None
+    none = Estimate(mean=None, se=None, values=[])
+
+    def label(shape: str) -> str:
+        return f"{shape} (held-out shape)" if shape in HELD_OUT_SHAPES else shape
+
+    rows = [
+        [label(shape), *(format_estimate(s.pass_by_shape.get(shape, none)) for s in summary.series)]
+        for shape in shapes
+    ]
+    rows.append(
+        [
+            "**trained shapes**",
+            *(format_estimate(s.pass_trained_shapes or none) for s in summary.series),
+        ]
+    )
+    return _table(["shape", *(s.name for s in summary.series)], rows)
+
+
 def notes(summary: EvalSummary) -> list[str]:
     """What a reader must know before trusting the table: work not finished or not rated."""
     found = []
@@ -77,6 +103,8 @@ def markdown(summary: EvalSummary) -> str:
         "accuracy: steps choosing the gold tool. Failed and incomplete runs count as "
         "unanswered.",
     ]
+    if by_shape := shape_table(summary):
+        lines += ["", "## Pass rate by request shape", "", by_shape]
     if found := notes(summary):
         lines += ["", "Not yet complete:", *(f"- {n}" for n in found)]
     return "\n".join(lines) + "\n"

@@ -6,15 +6,17 @@ several folders hold the same label, the series are told apart as `LABEL@RUN_DIR
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from evals.errors import EvalError
-from evals.metrics import METRICS, Estimate, Judged, estimate, run_metrics, welch_p
+from evals.metrics import METRICS, Estimate, Judged, estimate, pass_rate, run_metrics, welch_p
 from evals.store import RatingRecord, RunStore, TrajectoryRecord
-from schemas.request import Gold
+from schemas.request import Request
+from tools.atlas.requests import HELD_OUT_SHAPES
 
 FAILURES_SHOWN = 3
 
@@ -31,6 +33,12 @@ class Series(BaseModel):
     statuses: dict[str, int]
     metrics: dict[str, Estimate]
     per_run: list[dict[str, float | None]]
+    pass_by_shape: dict[str, Estimate] = Field(
+        default_factory=dict, description="pass rate over runs per request shape, if shaped"
+    )
+    pass_trained_shapes: Estimate | None = Field(
+        None, description="pass rate without the shapes held out of training (atlas)"
+    )
     failures: list[str] = Field(description="the reasons of the first few failed runs")
 
 
@@ -59,13 +67,13 @@ def summarize(run_dirs: Path | Sequence[Path]) -> EvalSummary:
 
 
 def _folder_series(store: RunStore) -> list[Series]:
-    golds = {r.id: r.gold for r in store.request_set().requests}
+    requests = {r.id: r for r in store.request_set().requests}
     ratings = {r.key: r for r in store.ratings()}
     by_planner: dict[str, list[TrajectoryRecord]] = defaultdict(list)
     for record in store.trajectories():
         by_planner[record.planner].append(record)
     return [
-        _series(planner, str(store.root), records, ratings, golds)
+        _series(planner, str(store.root), records, ratings, requests)
         for planner, records in by_planner.items()
     ]
 
@@ -75,28 +83,30 @@ def _series(
     run_dir: str,
     records: list[TrajectoryRecord],
     ratings: dict[tuple[str, int, str], RatingRecord],
-    golds: dict[str, Gold | None],
+    requests: dict[str, Request],
 ) -> Series:
     by_run: dict[int, list[Judged]] = defaultdict(list)
     for record in records:
-        rating = ratings.get(record.key)
+        rating, request = ratings.get(record.key), requests.get(record.trajectory.request_id)
         by_run[record.run].append(
             Judged(
                 trajectory=record.trajectory,
                 rating=rating.rating if rating else None,
-                gold=golds.get(record.trajectory.request_id),
+                gold=request.gold if request else None,
+                shape=request.shape if request else None,
             )
         )
-    per_run = [run_metrics(by_run[run]) for run in sorted(by_run)]
+    runs = [by_run[run] for run in sorted(by_run)]
+    per_run = [run_metrics(judged) for judged in runs]
     trajectories = [r.trajectory for r in records]
     return Series(
         name=planner,
         planner=planner,
         run_dir=run_dir,
-        requests=len(golds),
+        requests=len(requests),
         runs=len(by_run),
         trajectories=len(records),
-        missing=len(by_run) * len(golds) - len(records),
+        missing=len(by_run) * len(requests) - len(records),
         unrated=sum(r.key not in ratings for r in records),
         statuses=dict(Counter(t.status for t in trajectories)),
         metrics={m.key: estimate([run[m.key] for run in per_run]) for m in METRICS},
@@ -104,7 +114,25 @@ def _series(
         failures=[f"{t.request_id}: {t.reason}" for t in trajectories if t.status == "failed"][
             :FAILURES_SHOWN
         ],
+        **_by_shape(runs),
     )
+
+
+def _by_shape(runs: list[list[Judged]]) -> dict[str, Any]:
+    """Pass rates per request shape, and over the shapes that training saw: a held-out
+    shape is reported apart from the held-out wordings of trained ones."""
+    shapes = sorted({j.shape for judged in runs for j in judged if j.shape})
+    if not shapes:
+        return {}
+
+    def rate(keep: Callable[[str | None], bool]) -> Estimate:
+        return estimate([pass_rate([j for j in judged if keep(j.shape)]) for judged in runs])
+
+    by_shape = {shape: rate(lambda s, shape=shape: s == shape) for shape in shapes}
+    return {
+        "pass_by_shape": by_shape,
+        "pass_trained_shapes": rate(lambda s: s not in HELD_OUT_SHAPES),
+    }
 
 
 class MetricComparison(BaseModel):

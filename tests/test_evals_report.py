@@ -98,3 +98,25 @@ def test_the_comparison_table_has_a_p_value_per_metric(folder):
     assert lines[0] == "| metric | good | poor | p (Welch) |"
     assert len(lines) == 2 + 7
     assert lines[2].startswith("| pass rate | 0.88 ± 0.12 | 0.12 ± 0.12 | 0.0")
+
+
+def test_pass_rates_per_shape_keep_the_held_out_shape_apart(tmp_path):
+    shapes = ["lookup", "lookup", "difference", "sum"]  # difference: held out of training
+    requests = tmp_path / "shaped.jsonl"
+    requests.write_text(
+        "".join(f'{{"id": "q{i}", "text": "?", "shape": "{s}"}}\n' for i, s in enumerate(shapes))
+    )
+    request_set = load_request_set(str(requests))
+    config = EvalConfig(requests=request_set.spec, world="llm", judge="some-judge")
+    store = RunStore.create_or_continue(tmp_path / "run", config, request_set)
+    for run, outcomes in enumerate([[1, 0, 0, 1], [1, 1, 0, 0]]):
+        for i, ok in enumerate(outcomes):
+            store.add_trajectory(made := record("ft", run, f"q{i}", bool(ok)))
+            store.add_rating(rating(made))
+    series = summarize(store.root).find("ft")
+    assert series.pass_by_shape["lookup"].values == [0.5, 1.0]
+    assert series.pass_by_shape["difference"].values == [0.0, 0.0]
+    assert series.pass_trained_shapes.values == [2 / 3, 2 / 3]  # q2 left out
+    text = markdown(summarize(store.root))
+    assert "| difference (held-out shape) | 0.00 ± 0.00 |" in text
+    assert "| **trained shapes** | 0.67 ± 0.00 |" in text
