@@ -6,7 +6,7 @@ several folders hold the same label, the series are told apart as `LABEL@RUN_DIR
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,18 +121,17 @@ def _series(
 def _by_shape(runs: list[list[Judged]]) -> dict[str, Any]:
     """Pass rates per request shape, and over the shapes that training saw: a held-out
     shape is reported apart from the held-out wordings of trained ones."""
-    shapes = sorted({j.shape for judged in runs for j in judged if j.shape})
+    shapes = {j.shape for judged in runs for j in judged if j.shape}
     if not shapes:
         return {}
-
-    def rate(keep: Callable[[str | None], bool]) -> Estimate:
-        return estimate([pass_rate([j for j in judged if keep(j.shape)]) for judged in runs])
-
-    by_shape = {shape: rate(lambda s, shape=shape: s == shape) for shape in shapes}
     return {
-        "pass_by_shape": by_shape,
-        "pass_trained_shapes": rate(lambda s: s not in HELD_OUT_SHAPES),
+        "pass_by_shape": {shape: _pass_over(runs, {shape}) for shape in sorted(shapes)},
+        "pass_trained_shapes": _pass_over(runs, shapes - set(HELD_OUT_SHAPES)),
     }
+
+
+def _pass_over(runs: list[list[Judged]], shapes: set[str]) -> Estimate:
+    return estimate([pass_rate([j for j in judged if j.shape in shapes]) for judged in runs])
 
 
 class MetricComparison(BaseModel):
