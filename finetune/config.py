@@ -78,6 +78,9 @@ class TrainConfig(StageSettings):
     )
     completion_only: bool = Field(True, description="loss on the plans only (the rest masked)")
     mask_observations: bool = Field(False, description="with full loss: skip tool results")
+    decision_weight: float = Field(
+        1.0, ge=1.0, description="loss weight of each plan's thoughts and tool (where it decides)"
+    )
 
     @model_validator(mode="after")
     def _masks_agree(self) -> "TrainConfig":

@@ -11,6 +11,11 @@ token that touches a masked span gets the label -100 and adds nothing to the los
 `layout` says how a trajectory becomes rows: one row holding every plan ("trajectory"), or
 one row per plan that repeats the conversation before it ("step", the layout of per-step
 SFT, kept to measure what the trajectory layout saves).
+
+`decision_weight` (≠ 1) adds a `weights` column: the tokens where a plan decides (its
+thoughts and its tool) weigh that much in the loss, every other learned token 1. The rest
+of a plan restates the request or copies earlier results; the decisions are a few tokens
+of ~100 and get lost in the mean (`finetune.weighted_loss`).
 """
 
 from collections.abc import Sequence
@@ -28,6 +33,9 @@ IGNORE_INDEX = -100
 Layout = Literal["trajectory", "step"]
 Span = tuple[int, int]
 _RESULT_PREFIX = RESULT.split("{", 1)[0]
+# Where a plan's decisions sit in its compact JSON (planner.prompts.plan_text): a key's
+# quotes are bare only outside string values, where a quote is always escaped.
+_DECISIONS = (('"thoughts":"', '","task":"'), ('"tool":"', '"}'))
 
 
 def _render(tokenizer: "PreTrainedTokenizerBase", messages, generation: bool = False) -> str:
@@ -64,8 +72,10 @@ def encode(
     completion_only: bool,
     mask_observations: bool = False,
     layout: Layout = "trajectory",
-) -> list[dict[str, list[int]]]:
-    """`input_ids` and `labels` (-100 where masked): one row, or one per plan."""
+    decision_weight: float = 1.0,
+) -> list[dict[str, list]]:
+    """`input_ids` and `labels` (-100 where masked), and `weights` with a decision weight:
+    one row, or one per plan."""
     text, plans = plan_spans(example, tokenizer)
     encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids, offsets = encoding["input_ids"], encoding["offset_mapping"]
@@ -78,15 +88,39 @@ def encode(
         token if _inside(span, learned) else IGNORE_INDEX
         for token, span in zip(ids, offsets, strict=True)
     ]
+    columns = {"input_ids": ids, "labels": labels}
+    if decision_weight != 1.0:
+        decisions = _decision_spans(text, plans)
+        columns["weights"] = [
+            decision_weight if _overlaps(span, decisions) else 1.0 for span in offsets
+        ]
     if layout == "trajectory":
-        return [{"input_ids": ids, "labels": labels}]
+        return [columns]
     rows, done = [], 0
     for _, end in plans:  # each plan after everything before it; each token learned once
         cut = next((i for i, (a, _) in enumerate(offsets) if a >= end), len(ids))
-        row_labels = [IGNORE_INDEX] * done + labels[done:cut]
-        rows.append({"input_ids": ids[:cut], "labels": row_labels})
+        row = {name: values[:cut] for name, values in columns.items()}
+        row["labels"] = [IGNORE_INDEX] * done + labels[done:cut]
+        rows.append(row)
         done = cut
     return rows
+
+
+def _overlaps(token: Span, spans: list[Span]) -> bool:
+    """A token that holds any part of a decision ('.","' ends a thought) carries it."""
+    return any(token[0] < b and a < token[1] for a, b in spans)
+
+
+def _decision_spans(text: str, plans: list[Span]) -> list[Span]:
+    """The character spans of every plan's thoughts and tool values."""
+    spans = []
+    for start, end in plans:
+        for opening, closing in _DECISIONS:
+            at = text.find(opening, start, end)
+            close = text.find(closing, at + len(opening), end) if at >= 0 else -1
+            if close >= 0:  # else not the planner's JSON (a tool caller's call): no decision
+                spans.append((at + len(opening), close))
+    return spans
 
 
 def _inside(token: Span, spans: list[Span]) -> bool:
@@ -127,6 +161,7 @@ def encode_all(
     mask_observations: bool,
     max_length: int,
     layout: Layout = "trajectory",
+    decision_weight: float = 1.0,
 ) -> tuple["Dataset", int]:
     """A trainer-ready dataset and the number of examples left out for exceeding
     `max_length`: cutting them would train the planner on plans that stop mid-way."""
@@ -141,7 +176,7 @@ def encode_all(
         )
     encoded = [
         encode(e, tokenizer, completion_only=completion_only, mask_observations=mask_observations,
-               layout=layout)
+               layout=layout, decision_weight=decision_weight)
         for e in examples
     ]  # fmt: skip
     kept = [rows for rows in encoded if all(len(r["input_ids"]) <= max_length for r in rows)]

@@ -196,7 +196,16 @@ def train(
     train_set, val_set, skipped = _encode(
         config, train_examples, val_examples, run.tokenizer, console
     )
-    trainer = SFTTrainer(
+    trainer_class = SFTTrainer
+    if config.decision_weight != 1.0:  # the weights must survive trl's packing: pack here
+        from finetune import weighted_loss
+
+        if config.packing:
+            train_set, val_set = (
+                weighted_loss.pack(d, config.max_length, config.seed) for d in (train_set, val_set)
+            )
+        trainer_class = weighted_loss.WeightedSFTTrainer
+    trainer = trainer_class(
         model=run.model(),
         args=_trainer_args(config, run, resume),
         train_dataset=train_set,
@@ -296,6 +305,7 @@ def _encode(
         mask_observations=config.mask_observations,
         max_length=config.max_length,
         layout=config.layout,
+        decision_weight=config.decision_weight,
     )
     # Validation loss is always measured on the plan tokens, whatever the training mask, so
     # runs with and without prompt masking are compared on the same figure.
@@ -363,4 +373,6 @@ def _trainer_args(config: TrainConfig, run: TrainingRun, resume: bool):
         padding_free=config.packing,
         eval_strategy="epoch",
         eval_on_start=not resume,  # the base model's validation loss: what training improves on
+        # weighted data comes encoded and packed (finetune.weighted_loss)
+        dataset_kwargs={"skip_prepare_dataset": config.decision_weight != 1.0},
     )

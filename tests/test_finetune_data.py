@@ -2,6 +2,7 @@
 batch, the config, and where the base model comes from. No training here."""
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,24 @@ def test_completion_only_learns_every_plan_and_nothing_else(tokenizer):
         # the trained tokens are exactly the plans with their end-of-turn, in order
         assert tokenizer.decode(ids[trained]) == "".join(plans_of(example))
         assert "Result:" not in tokenizer.decode(ids[trained])
+
+
+def test_a_decision_weight_falls_on_every_plans_thoughts_and_tool_and_nowhere_else(tokenizer):
+    example = planner_examples(1)[0]
+    assert "weights" not in encode(example, tokenizer, completion_only=True)[0]
+    plans = [PlanRecord.model_validate_json(m.content) for m in example.messages
+             if m.role == "assistant"]  # fmt: skip
+    decisions = [text for p in plans for text in (p.thoughts, p.tool)]
+    [whole] = encode(example, tokenizer, completion_only=True, decision_weight=4)
+    *_, last = encode(example, tokenizer, completion_only=True, layout="step", decision_weight=4)
+    assert last["weights"] == whole["weights"]  # the step layout's last row is the whole
+    assert len(whole["weights"]) == len(whole["input_ids"])
+    assert set(whole["weights"]) == {1.0, 4.0}
+    heavy = [i for i, w in enumerate(whole["weights"]) if w == 4]
+    text = "".join(tokenizer.decode(whole["input_ids"][i]) for i in heavy)
+    # every character of a decision, and at most the JSON punctuation around it
+    assert re.fullmatch("".join(f'[",:]*{re.escape(d)}[",:}}]*' for d in decisions), text)
+    assert all(whole["labels"][i] != IGNORE_INDEX for i in heavy)  # only learned tokens
 
 
 def test_the_step_layout_learns_the_same_tokens_at_a_higher_price(tokenizer):

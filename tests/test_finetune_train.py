@@ -231,3 +231,61 @@ def test_top_layers_under_cpu_bf16_autocast_adapt_only_those_layers(data, tmp_pa
     assert layers == {28, 29}  # SmolLM2-135M has 30
     assert modules == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
     assert result.val_losses[-1][1] < result.val_losses[0][1]
+
+
+def test_the_weighted_loss_is_the_models_own_with_weight_one_and_scales_each_token(data):
+    """WeightedSFTTrainer's loss on a collated packed batch: with every weight 1 it is the
+    model's causal-LM loss; with weight w on some tokens, it is each learned token's loss
+    times its weight over the learned tokens (the weights aligned with the labels)."""
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+    from trl.trainer.utils import add_fused_lm_head
+
+    from finetune.weighted_loss import WeightCollator, WeightedSFTTrainer
+
+    source = resolve_base("smollm2-135m")
+    tokenizer = load_tokenizer(source)
+    hardware = Hardware(
+        device="cpu", precision="fp32", compute_dtype="float32", gradient_checkpointing=False
+    )
+    model = load_for_training(source, hardware).eval()
+    add_fused_lm_head(model, outputs=("log_probs",))
+    rows = [encode(e, tokenizer, completion_only=True, decision_weight=3.0)[0]
+            for e in planner_examples(2)]  # fmt: skip
+    trl_collator = DataCollatorForLanguageModeling(tokenizer.pad_token_id, padding_free=True)
+    batch = WeightCollator(trl_collator)(rows)
+    labels, weights = batch["labels"], batch["weights"]
+
+    def weighted(w):
+        inputs = {k: v for k, v in batch.items() if k != "weights"}
+        with torch.no_grad():
+            return WeightedSFTTrainer.compute_loss(None, model, {**inputs, "weights": w}).item()
+
+    with torch.no_grad():
+        own = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                    labels=labels, use_cache=False)  # fmt: skip
+    assert weighted(torch.ones_like(weights)) == pytest.approx(own.loss.item(), rel=1e-4)
+    logits = own.logits[0, :-1].float()
+    nll = torch.nn.functional.cross_entropy(logits, labels[0, 1:].clamp(min=0), reduction="none")
+    learned = labels[0, 1:] != -100
+    expected = (nll * weights[0, 1:])[learned].sum() / learned.sum()
+    assert weights.max() == 3.0
+    assert weighted(weights) == pytest.approx(expected.item(), rel=1e-4)
+    assert weighted(weights) > weighted(torch.ones_like(weights))
+
+
+def test_a_decision_weighted_run_trains_on_packed_rows(data, tmp_path, monkeypatch):
+    from finetune.weighted_loss import WeightedSFTTrainer
+
+    seen, compute_loss = [], WeightedSFTTrainer.compute_loss
+
+    def spy(self, model, inputs, *args, **kwargs):
+        if model.training:  # what reached the loss: weights, several examples in one row
+            seen.append((inputs["weights"].max().item(), (inputs["position_ids"] == 0).sum()))
+        return compute_loss(self, model, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(WeightedSFTTrainer, "compute_loss", spy)
+    result = train(tiny_config(data, tmp_path / "weighted", decision_weight=4.0))
+    assert result.steps == len(seen) == 4
+    assert all(weight == 4.0 and starts >= 2 for weight, starts in seen)
+    assert result.val_losses[-1][1] < result.val_losses[0][1]
+    assert (result.adapter / "adapter_model.safetensors").is_file()

@@ -47,6 +47,9 @@ def train_command(
     mask_observations: Annotated[
         bool | None, Opt(help="with --full-loss: leave tool results out of the loss")
     ] = None,
+    decision_weight: Annotated[
+        float | None, Opt(help="loss weight of each plan's thoughts and tool (default 1)")
+    ] = None,
     seed: Annotated[int | None, Opt(help="seed for data order and adapter init")] = None,
     resume: Annotated[bool, Opt(help="continue the run in --out from its last checkpoint")] = False,
 ) -> None:
@@ -55,9 +58,11 @@ def train_command(
     Settings come from --config (a TOML file; LoRA settings in its lora table), then the
     options given here. Ctrl-C saves a checkpoint; rerun the same command with --resume.
 
-    Example:
+    Examples:
 
       waypoint finetune data/sft --out runs/planner --epochs 3 --lr 3e-4
+
+      waypoint finetune data/sft --out runs/planner --decision-weight 3
     """
     from finetune.config import load_config
 
@@ -71,7 +76,8 @@ def train_command(
         "lr_scheduler": scheduler, "warmup_ratio": warmup_ratio, "epochs": epochs,
         "max_steps": max_steps, "batch_size": batch_size, "grad_accum": grad_accum,
         "max_length": max_length, "completion_only": completion_only,
-        "mask_observations": mask_observations, "seed": seed,
+        "mask_observations": mask_observations, "decision_weight": decision_weight,
+        "seed": seed,
     }  # fmt: skip
     settings = load_config(config, {k: v for k, v in given.items() if v is not None})
     from finetune.train import train  # heavy (torch, transformers): after the cheap checks
