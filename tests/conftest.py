@@ -82,7 +82,9 @@ def _wait_until_serving(server, base_url, log, timeout_s=120.0):
 def interruptible() -> None:
     """`preexec_fn` for a child that a test Ctrl-C's: a job started in the background
     (`make test &`, some CI runners) inherits SIGINT ignored, and Python then never raises
-    KeyboardInterrupt; restore the default so the child sees the signal as a user would."""
+    KeyboardInterrupt; restore the default (and unblock it, since a blocked signal stays
+    blocked across exec) so the child sees the signal as a user would."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

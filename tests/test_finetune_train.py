@@ -284,8 +284,8 @@ def test_a_decision_weighted_run_trains_on_packed_rows(data, tmp_path, monkeypat
         return compute_loss(self, model, inputs, *args, **kwargs)
 
     monkeypatch.setattr(WeightedSFTTrainer, "compute_loss", spy)
-    result = train(tiny_config(data, tmp_path / "weighted", decision_weight=4.0))
-    assert result.steps == len(seen) == 4
+    result = train(tiny_config(data, tmp_path / "weighted", decision_weight=4.0, max_steps=2))
+    assert result.steps == len(seen) == 2
     assert all(weight == 4.0 and starts >= 2 for weight, starts in seen)
     assert result.val_losses[-1][1] < result.val_losses[0][1]
     assert (result.adapter / "adapter_model.safetensors").is_file()
