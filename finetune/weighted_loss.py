@@ -12,17 +12,20 @@ it is exactly trl's. Validation has no weights and keeps trl's loss: runs with a
 weights are compared on one figure. Imported only once training starts (torch, trl).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from trl import SFTTrainer
 from trl.data_utils import pack_dataset
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
+if TYPE_CHECKING:
+    from datasets import Dataset
+
 WEIGHTS = "weights"
 
 
-def pack(dataset, max_length: int, seed: int):
+def pack(dataset: "Dataset", max_length: int, seed: int) -> "Dataset":
     """Rows packed as trl packs them (shuffled, best-fit decreasing), every column kept."""
     return pack_dataset(dataset.shuffle(seed=seed), max_length, "bfd")
 
@@ -59,7 +62,13 @@ class WeightedSFTTrainer(SFTTrainer):
         if WEIGHTS not in self._signature_columns:
             self._signature_columns = [*self._signature_columns, WEIGHTS]
 
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
         weights = inputs.pop(WEIGHTS, None)
         if weights is None:  # validation: trl's own loss
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
