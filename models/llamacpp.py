@@ -11,6 +11,7 @@ Not thread-safe: a llama.cpp context serves one generation at a time.
 """
 
 import codecs
+import os
 import time
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import llama_cpp
+import psutil
 
 from models.amx import avoid_amx
 from models.chat_model import ChatModel, ModelError, Schema
@@ -27,6 +29,14 @@ from models.gguf_info import check_gguf_file
 from models.prompt_cache import KEEP, PromptCache
 from models.structured import finish, grammar_for
 from schemas.chat import Completion, Message, Timings
+
+
+def physical_cores() -> int:
+    """The cores this process may run on, one thread each. llama-cpp-python's own default
+    (half the logical CPUs, for two hardware threads per core) leaves one core of a 2-core
+    VM idle: the bundled planner then decodes 45 instead of 80 tokens/s with its adapter."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(psutil.cpu_count(logical=False) or usable or 1, usable or 1))
 
 
 class _CountingLlama(llama_cpp.Llama):
@@ -54,7 +64,7 @@ class LlamaCppChatModel(ChatModel):
         keep_prefixes: int = KEEP,
         lora: Path | str | None = None,
     ) -> None:
-        """`n_threads` (default: llama.cpp's choice) serves prompt and generation alike;
+        """`n_threads` (default: `physical_cores()`) serves prompt and generation alike;
         `n_gpu_layers=-1` offloads every layer (with a CUDA/Metal build of llama.cpp);
         `decoder` is "fast", "exact" or "plain" (see `models.decoding`); `flash_attn`
         changes what a forward pass costs (on a CPU, 5-35% more per token: see
@@ -85,12 +95,13 @@ class LlamaCppChatModel(ChatModel):
     @cached_property
     def llm(self) -> _CountingLlama:
         avoid_amx()
+        threads = self.n_threads or physical_cores()
         try:
             return _CountingLlama(
                 str(self.path),
                 n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
+                n_threads=threads,
+                n_threads_batch=threads,
                 n_gpu_layers=self.n_gpu_layers,
                 flash_attn=self.flash_attn,
                 lora_path=str(self.lora) if self.lora else None,

@@ -129,9 +129,10 @@ def verify(
             # logprobs first: decoding then reuses the prompt already in llama.cpp's cache
             drifts.append(np.abs(candidate.logprobs(prompt.ids, tokens) - reference_logprobs[i]))
             decoded.append(_parse(candidate.decode(prompt.ids, gbnf, max_tokens), plan_class))
+        kind = candidate.file_type()
         candidate.close()
         plans[planner] = decoded
-        results.append(_agreement(planner, expected, decoded, np.concatenate(drifts)))
+        results.append(_agreement(planner, kind, expected, decoded, np.concatenate(drifts)))
     if base is not None:
         for planner, result in zip(planners, results, strict=True):
             if planner != base:
@@ -156,14 +157,18 @@ def _parse(text: str, plan_class: type[PlanRecord]) -> _Decoded:
 
 
 def _agreement(
-    planner: PlannerFiles, expected: list[_Decoded], decoded: list[_Decoded], drift: np.ndarray
+    planner: PlannerFiles,
+    kind: str,
+    expected: list[_Decoded],
+    decoded: list[_Decoded],
+    drift: np.ndarray,
 ) -> FileAgreement:
     lora = planner.lora
     return FileAgreement(
         **_plan_agreement(expected, decoded).model_dump(),
         path=planner.path,
         lora=lora,
-        file_type=file_type(planner.path) + (" + LoRA" if lora else ""),
+        file_type=kind + (" + LoRA" if lora else ""),
         size_bytes=planner.path.stat().st_size + (lora.stat().st_size if lora else 0),
         parse_rate=_share(d.plan is not None for d in decoded),
         logprob_drift=float(drift.mean()) if drift.size else 0.0,
@@ -184,15 +189,6 @@ def _plan_agreement(expected: list[_Decoded], decoded: list[_Decoded]) -> PlanAg
 def _share(flags: Any) -> float:
     values = list(flags)
     return sum(values) / len(values) if values else 0.0
-
-
-def file_type(path: Path) -> str:
-    """The file type a GGUF declares (F16, Q8_0, Q4_K_M, ...)."""
-    field = gguf.GGUFReader(path).get_field(gguf.Keys.General.FILE_TYPE)
-    if field is None:
-        return "unknown"
-    names = {value: name for name, value in QUANT_TYPES.items()}
-    return names.get(int(field.contents()), "unknown")
 
 
 def _log_softmax_at(logits: np.ndarray, ids: Sequence[int]) -> np.ndarray:
@@ -291,6 +287,13 @@ class _Candidate:
         self.llm.eval(prompt + completion)
         logits = np.asarray(self.llm.scores[len(prompt) - 1 : len(prompt) + len(completion) - 1])
         return _log_softmax_at(logits, completion)
+
+    def file_type(self) -> str:
+        """The file type the GGUF declares (F16, Q8_0, Q4_K_M, ...), from the metadata
+        llama.cpp has already read (gguf's reader parses the whole vocabulary: 6 s a file)."""
+        declared = self.llm.metadata.get(gguf.Keys.General.FILE_TYPE)
+        names = {value: name for name, value in QUANT_TYPES.items()}
+        return names.get(int(declared), "unknown") if declared is not None else "unknown"
 
     def close(self) -> None:
         self.llm.close()

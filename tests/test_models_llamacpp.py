@@ -5,9 +5,10 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
+from models import llamacpp
 from models.chat_model import CompletionError, ModelError
 from models.chat_template import ChatTemplate
-from models.llamacpp import LlamaCppChatModel
+from models.llamacpp import LlamaCppChatModel, physical_cores
 from schemas.chat import assistant, system, user
 from schemas.errors import WaypointError
 
@@ -154,6 +155,26 @@ def test_a_prompt_longer_than_the_context_is_a_clear_error(chat_model):
 def test_an_unknown_decoder_is_refused(bundled_path):
     with pytest.raises(ModelError, match="unknown decoder 'turbo'"):
         LlamaCppChatModel(bundled_path, decoder="turbo")
+
+
+@pytest.mark.parametrize(
+    ("physical", "usable", "threads"),
+    [(4, 8, 4), (4, 2, 2), (None, 3, 3), (2, 2, 2)],
+)
+def test_the_default_thread_count_is_one_per_usable_physical_core(
+    monkeypatch, physical, usable, threads
+):
+    # llama-cpp-python's own default, half the logical CPUs, is 1 on a 2-core VM
+    monkeypatch.setattr(llamacpp.psutil, "cpu_count", lambda logical=True: physical)
+    monkeypatch.setattr(llamacpp.os, "sched_getaffinity", lambda pid: set(range(usable)))
+    assert physical_cores() == threads
+
+
+def test_a_model_without_a_thread_count_runs_on_every_physical_core(bundled_path):
+    model = LlamaCppChatModel(bundled_path, n_ctx=256)
+    params = model.llm.context_params
+    assert params.n_threads == params.n_threads_batch == physical_cores()
+    model.llm.close()
 
 
 def test_a_missing_file_is_one_clear_error(tmp_path):
