@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,12 @@ def test_the_quantized_planners_are_registered_by_name(tiny_run):
     assert listed.returncode == 0, listed.stderr
     for kind in ("f16", "q8_0", "q4_k_m", "lora"):
         assert f"run-planner.{kind}" in listed.stdout
+    # ... and decode as the shipped planner does: what is evaluated is what chat runs
+    registry = tomllib.loads((home / "models.toml").read_text())
+    packaged = Path(__file__).parent.parent / "models" / "registry.toml"
+    shipped = tomllib.loads(packaged.read_text())["waypoint-135m"]
+    for kind in ("f16", "q8_0", "q4_k_m", "lora"):
+        assert registry[f"run-planner.{kind}"]["decoder"] == shipped["decoder"]
 
 
 def test_a_finished_pipeline_is_not_redone(tiny_run):

@@ -57,7 +57,9 @@ class ChatSettings(BaseSettings):
         "only public addresses otherwise, redirects included)",
     )
     threads: int | None = Field(
-        None, ge=1, description="llama.cpp threads for an in-process model; None: its choice"
+        None,
+        ge=1,
+        description="llama.cpp threads for an in-process model; None: one per physical core",
     )
     gpu_layers: int | None = Field(
         None,

@@ -36,6 +36,10 @@ STATE_FILE = "pipeline.json"
 SIM, TRAIN, MERGED, GGUF, EVAL, REPORT = "sim", "train", "merged", "gguf", "eval", "report"
 EVAL_BASELINE, EVAL_REAL = "eval-zero-shot", "eval-real"
 LORA = "lora"  # in eval_types: the GGUF base with the trained adapter, the form that ships
+# The planners a pipeline registers decode as the shipped one does (models/registry.toml):
+# forced text token by token, so that what is evaluated is what chat runs, and a greedy plan
+# does not hang on whether batched forced text paid in a timing taken at load.
+DECODER = "exact"
 
 
 class PipelineError(WaypointError):
@@ -313,7 +317,9 @@ class Pipeline:
         registered = {}  # file type → registry name
         for kind, path in [(self.config.export_dtype, source), *((f.type, f.path) for f in files)]:
             name = f"{self.out.name}-{self.config.name}.{kind.lower()}"
-            registered[kind] = register(path, name, pipeline=str(self.out), planner="fine-tuned")
+            registered[kind] = register(
+                path, name, pipeline=str(self.out), planner="fine-tuned", decoder=DECODER
+            )
         return {"files": [f.model_dump(mode="json") for f in files], "registered": registered}
 
     def adapter(self) -> dict[str, Any]:
@@ -329,8 +335,9 @@ class Pipeline:
         result = export_lora(Path(self.result("finetune")["adapter"]), path)
         name = f"{self.out.name}-{self.config.name}.{LORA}"
         registered = register(
-            base, name, lora=str(path), planner="fine-tuned", pipeline=str(self.out)
-        )
+            base, name, lora=str(path), planner="fine-tuned", pipeline=str(self.out),
+            decoder=DECODER,
+        )  # fmt: skip
         return {**result.model_dump(mode="json"), "base": str(base), "registered": registered}
 
     def verify(self) -> dict[str, Any]:
