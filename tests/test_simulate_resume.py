@@ -85,9 +85,14 @@ def test_an_interrupted_run_loses_nothing_written(tmp_path, sig, returncode):
         if out.exists() and out.read_bytes().count(b"\n") >= 50:
             break
         time.sleep(0.02)
+    finished_first = process.poll() is not None
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == returncode
+    written = out.read_bytes().count(b"\n") if out.exists() else 0
+    assert process.returncode == returncode, (
+        f"exit {process.returncode}, {written} of {COUNT} written, "
+        f"finished before the signal: {finished_first}; stderr: {stderr[-800:]!r}"
+    )
     if sig == signal.SIGINT:
         assert b"run the same command again to continue" in stderr
     before = ids_in(out)
