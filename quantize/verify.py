@@ -9,7 +9,6 @@ identical, and the drift: the mean |Δ log p| per token of the reference plans b
 two models (teacher-forced, so one early divergence does not hide the rest).
 """
 
-import os
 from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.amx import avoid_amx
 from models.gguf_info import check_gguf_file
+from models.llamacpp import physical_cores
 from planner.model_planner import MAX_PLAN_TOKENS
 from quantize.errors import VerifyError
 from quantize.quantize import QUANT_TYPES
@@ -261,7 +261,7 @@ class _Candidate:
         self.llm: llama_cpp.Llama = Llama(
             str(planner.path),
             n_ctx=n_ctx,
-            n_threads=threads or os.cpu_count(),
+            n_threads=threads or physical_cores(),
             logits_all=True,
             lora_path=str(planner.lora) if planner.lora else None,
             verbose=False,
