@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 IGNORE_INDEX = -100
+WEIGHTS = "weights"  # the column of per-token loss weights (finetune.weighted_loss)
 Layout = Literal["trajectory", "step"]
 Span = tuple[int, int]
 _RESULT_PREFIX = RESULT.split("{", 1)[0]
@@ -91,7 +92,7 @@ def encode(
     columns = {"input_ids": ids, "labels": labels}
     if decision_weight != 1.0:
         decisions = _decision_spans(text, plans)
-        columns["weights"] = [
+        columns[WEIGHTS] = [
             decision_weight if _overlaps(span, decisions) else 1.0 for span in offsets
         ]
     if layout == "trajectory":

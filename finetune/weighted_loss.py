@@ -19,10 +19,10 @@ from trl import SFTTrainer
 from trl.data_utils import pack_dataset
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
+from finetune.loss_mask import WEIGHTS
+
 if TYPE_CHECKING:
     from datasets import Dataset
-
-WEIGHTS = "weights"
 
 
 def pack(dataset: "Dataset", max_length: int, seed: int) -> "Dataset":

@@ -78,15 +78,18 @@ def _field(reader: gguf.GGUFReader, key: str) -> Any:
     return field.contents() if field is not None else None
 
 
+def file_type_name(declared: Any) -> str:
+    """The name of a `general.file_type` value: Q4_K_M, Q8_0, F16, …"""
+    try:
+        return gguf.LlamaFileType(int(declared)).name.removeprefix("MOSTLY_").removeprefix("ALL_")
+    except ValueError:
+        return f"file type {declared}"
+
+
 def _file_type(reader: gguf.GGUFReader) -> str:
     """The declared file type (Q4_K_M, Q8_0, …), else the commonest tensor type."""
     declared = _field(reader, gguf.Keys.General.FILE_TYPE)
     if declared is not None:
-        try:
-            return (
-                gguf.LlamaFileType(int(declared)).name.removeprefix("MOSTLY_").removeprefix("ALL_")
-            )
-        except ValueError:
-            return f"file type {declared}"
+        return file_type_name(declared)
     counts = Counter(t.tensor_type.name for t in reader.tensors if len(t.shape) > 1)
     return counts.most_common(1)[0][0] if counts else "unknown"

@@ -19,11 +19,10 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from models.amx import avoid_amx
-from models.gguf_info import check_gguf_file
+from models.gguf_info import check_gguf_file, file_type_name
 from models.llamacpp import physical_cores
 from planner.model_planner import MAX_PLAN_TOKENS
 from quantize.errors import VerifyError
-from quantize.quantize import QUANT_TYPES
 from schemas.chat import Message
 from schemas.grammar import compile_grammar
 from schemas.plan import PlanRecord, plan_model
@@ -292,8 +291,7 @@ class _Candidate:
         """The file type the GGUF declares (F16, Q8_0, Q4_K_M, ...), from the metadata
         llama.cpp has already read (gguf's reader parses the whole vocabulary: 6 s a file)."""
         declared = self.llm.metadata.get(gguf.Keys.General.FILE_TYPE)
-        names = {value: name for name, value in QUANT_TYPES.items()}
-        return names.get(int(declared), "unknown") if declared is not None else "unknown"
+        return file_type_name(declared) if declared is not None else "unknown"
 
     def close(self) -> None:
         self.llm.close()

@@ -310,23 +310,19 @@ class Pipeline:
 
     def quantize(self) -> dict[str, Any]:
         from quantize.quantize import quantize
-        from quantize.register import register
 
         source = Path(self.result("export")["path"])
         files = quantize(source, self.config.quant_types)
         registered = {}  # file type → registry name
         for kind, path in [(self.config.export_dtype, source), *((f.type, f.path) for f in files)]:
             name = f"{self.out.name}-{self.config.name}.{kind.lower()}"
-            registered[kind] = register(
-                path, name, pipeline=str(self.out), planner="fine-tuned", decoder=DECODER
-            )
+            registered[kind] = self._register(path, name)
         return {"files": [f.model_dump(mode="json") for f in files], "registered": registered}
 
     def adapter(self) -> dict[str, Any]:
         """The adapter as a GGUF LoRA beside a GGUF base, registered as a planner of its own:
         a few MB that llama.cpp applies to the base at load (how the bundled planner ships)."""
         from quantize.lora import export_lora
-        from quantize.register import register
 
         base = gguf_base(self.config.base)
         if base is None:
@@ -334,11 +330,16 @@ class Pipeline:
         path = self.out / GGUF / f"{self.config.name}.lora.gguf"
         result = export_lora(Path(self.result("finetune")["adapter"]), path)
         name = f"{self.out.name}-{self.config.name}.{LORA}"
-        registered = register(
-            base, name, lora=str(path), planner="fine-tuned", pipeline=str(self.out),
-            decoder=DECODER,
-        )  # fmt: skip
+        registered = self._register(base, name, lora=str(path))
         return {**result.model_dump(mode="json"), "base": str(base), "registered": registered}
+
+    def _register(self, path: Path, name: str, **fields: Any) -> str:
+        """A planner this run made, in the user registry, decoding as the shipped one does."""
+        from quantize.register import register
+
+        return register(
+            path, name, planner="fine-tuned", pipeline=str(self.out), decoder=DECODER, **fields
+        )
 
     def verify(self) -> dict[str, Any]:
         from finetune.simulation import DATASET, tool_names
