@@ -40,7 +40,7 @@ import llama_cpp
 from planner_prompts import planner_prompts
 
 from models.decoding import Decoder, PlainDecoder, Sampling
-from models.fast_decoding import FastDecoder
+from models.fast_decoding import FastDecoder, ForcedStats
 from models.llamacpp import LlamaCppChatModel
 from models.registry import load_chat_model
 from models.structured import grammar_for
@@ -133,7 +133,7 @@ class Setting:
             for fast in self.fast.values():
                 timed(self.model, fast, prompt, self.gbnf)
         for fast in self.fast.values():
-            fast.stats.forced = fast.stats.passes = 0
+            fast.stats = ForcedStats()
 
     def repeat(self) -> dict[str, float]:
         """Tokens per second of each variant over all prompts, interleaved."""
@@ -188,6 +188,7 @@ class Setting:
                 "ratio_vs_plain_grammar": _ratio(rates, name, "plain_grammar"),
                 "identical_to_plain": f"{self.identical[name]}/{self.runs}",
                 "forced_tokens": fast.stats.forced,
+                "rejected_draft_tokens": fast.stats.rejected,
                 "forward_passes": fast.stats.passes,
             }
         return result
@@ -222,6 +223,8 @@ def plan_share(model: LlamaCppChatModel, count: int) -> dict[str, Any]:
         "share_identical": round(identical / len(prompts), 4),
         "share_identical_by_planner": {k: round(sum(v) / len(v), 4) for k, v in by_planner.items()},
         "batched_forced_text": fast.batched,
+        "forced_tokens": fast.stats.forced,
+        "rejected_draft_tokens": fast.stats.rejected,
         "plain_grammar_tok_s": round(tokens / seconds["plain_grammar"], 2),
         "fast_tok_s": round(tokens / seconds["fast"], 2),
         "ratio_vs_plain_grammar": round(seconds["plain_grammar"] / seconds["fast"], 3),

@@ -5,9 +5,9 @@ stream of tokens; `LlamaCppChatModel` owns everything around it (prompt, stop st
 max_tokens, counting, timing, validation). The `plain` decoder is llama-cpp-python's own
 loop, which masks the whole vocabulary with the grammar at every step; the `fast` decoder
 (`models.fast_decoding`) checks the grammar lazily, feeds forced text in batches where that
-pays, and never cuts a constrained output at max_tokens; the `exact` decoder is the fast one
-without batches, whose greedy output is the plain decoder's token for token. `DECODERS`
-names them.
+pays (each token of it checked against the model's own choice), and never cuts a
+constrained output at max_tokens; the `exact` decoder is the fast one without batches, whose
+greedy output is the plain decoder's token for token. `DECODERS` names them.
 """
 
 from collections.abc import Callable, Generator, Sequence

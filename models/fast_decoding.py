@@ -8,9 +8,12 @@ What it saves:
 2. The forward pass that learns the end. When the grammar admits nothing but the end of
    generation (`models.forced_text`), decoding stops.
 3. Forward passes for forced text. The bytes the grammar forces next (`","thoughts":"`, the
-   rest of an enum value, `"}`) need no choice: they go in as their canonical tokens, in one
-   batch with the pending token, and only the logits after the batch are read. Where a batch
-   does not cost well under its tokens one by one, this is off (measured once per model).
+   rest of an enum value, `"}`) go in as a draft, the split the model chose for them before
+   (`models.forced_text`), in one batch with the pending token. The batch's logits after
+   each draft token are checked against the draft: where the model would have chosen
+   another token (split the text otherwise), the rest of the draft is dropped from the
+   cache and decoding goes on from the model's choice. Where a batch does not cost well
+   under its tokens one by one, this is off (measured once per model).
 
 And it never cuts: with a token budget, a closing of the grammar stays within reach
 (`models.budget`), so a generation that runs out still ends valid, marked shortened.
@@ -18,13 +21,16 @@ And it never cuts: with a token budget, a closing of the grammar stays within re
 Exactness. Without 3., every token is the constrained choice from the logits one-token
 evaluation gives, as in the plain decoder, which evaluates its prompt the same way
 (`models.llama_batch`): greedy output is the plain decoder's, token for token (the `exact`
-decoder). With 3. the text is the same wherever the model would have spelled forced text as
-its canonical tokens; where it would have split it otherwise, or where a batch's numerics
-tip a near-tie, the rest may differ. bench/constrained_decode.py measures the share of
-greedy plans identical to the plain decoder's. With sampling, the choice is exact in
-distribution (Gumbel-max over the allowed tokens, see `models.lazy_choice`); a seed gives the
-same sample every time without batches, and with them wherever batched logits do not tip a
-choice (the noise follows the output's bytes, see `Scores`).
+decoder). With 3. every token is still the model's constrained choice, but from logits a
+batch gave. Where the backend computes a batch as its tokens one at a time (llama.cpp on a
+CPU with flash attention and one thread), greedy output is again the plain decoder's;
+elsewhere a batch sums in another order (the bundled model's logits move by up to 0.9 on
+two threads without flash attention), which tips near-ties. bench/constrained_decode.py
+measures the share of greedy plans identical to the plain decoder's. With sampling, the
+choice is exact in distribution (Gumbel-max over the allowed tokens, see
+`models.lazy_choice`); a seed gives the same sample every time without batches, and with
+them wherever batched logits do not tip a choice (the noise follows the output's bytes, see
+`Scores`).
 
 Settings this cannot reproduce go to the plain decoder: top_p < 1 (the nucleus of the masked
 distribution needs the full mask) and a negative temperature; without a grammar there is
@@ -57,7 +63,8 @@ _SCOPE_TOKENS = 64
 
 @dataclass
 class ForcedStats:
-    forced: int = 0  # tokens fed as forced text, without a choice of their own
+    forced: int = 0  # tokens of forced text written from a draft, each checked by its logits
+    rejected: int = 0  # drafted tokens the model would have split otherwise (evaluated, dropped)
     passes: int = 0  # forward passes after the prompt
 
 
@@ -100,7 +107,8 @@ def _batches_pay(evaluator: BatchEvaluator, vocab: Vocab, batch_forced: bool | N
 class FastDecoder:
     def __init__(self, batch_forced: bool | None = None) -> None:
         """`batch_forced`: feed forced text in batches where that is measured to pay (None),
-        always (True), or never (False: greedy output identical to the plain decoder's)."""
+        always (True: greedy output the plain decoder's where the backend computes a batch as
+        its tokens one at a time), or never (False: greedy output the plain decoder's)."""
         self.batch_forced = batch_forced
         self._plain = PlainDecoder()
         self._engine: _Engine | None = None
@@ -171,15 +179,37 @@ class FastDecoder:
                     yield token
                     yield from _write(grammar, closing)
                     return "length"
-                budget.spend(forced.tokens)
             yield token
-            yield from _write(grammar, forced.tokens)
-            written += sum(len(pieces[t]) for t in [token, *forced.tokens])
-            self.stats.forced += len(forced.tokens)
-            if forced.ends:
-                return _ended(budget)  # the grammar admits nothing but the end: no pass for it
+            written += len(pieces[token])
+            if forced.ends:  # nothing but the text, then the end: no pass, no choice after it
+                yield from self._draft(grammar, forced.tokens, budget)
+                return _ended(budget)
             self.stats.passes += 1
-            row = engine.evaluator.extend([token, *forced.tokens])
+            if not forced.tokens:
+                row = engine.evaluator.extend([token])
+                continue
+            # The draft is checked against the model's own choice after each of its tokens:
+            # where the model would have split the text otherwise, it goes on from there.
+            rows = engine.evaluator.extend_each([token, *forced.tokens])
+            kept = 0
+            for draft, after in zip(forced.tokens, rows, strict=False):
+                if engine.choice(scores(after, written), grammar) != draft:
+                    break
+                yield from self._draft(grammar, [draft], budget)
+                kept += 1
+                written += len(pieces[draft])
+            self.stats.rejected += len(forced.tokens) - kept
+            engine.evaluator.truncate(engine.evaluator.n_tokens - len(forced.tokens) + kept)
+            row = rows[kept]
+
+    def _draft(
+        self, grammar: GrammarMatcher, tokens: list[int], budget: Budget | None
+    ) -> Generator[int, Any, None]:
+        """Write forced tokens the model did not choose one by one."""
+        if budget:
+            budget.spend(tokens)
+        self.stats.forced += len(tokens)
+        yield from _write(grammar, tokens)
 
 
 def _scope(prompt: Sequence[int], is_end: Callable[[int], bool]) -> int:

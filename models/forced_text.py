@@ -10,24 +10,17 @@ but the end is allowed, the generation is complete.
 Forced text can be fed to the model in one batch (see `models.fast_decoding`), but as which
 tokens? The tokenizer's own split of the text alone is not always the model's: the bundled
 model writes `":` then `"` where the tokenizer makes `":"` one token, and what it writes next
-depends on it (on 4 bench prompts, the tokenizer's split changed every plan). So the first
-time a forced text comes up, the decoder lets the model spell it token by token and the
-split it chose is remembered (`learn`); from then on the text goes in as that split. A
-fine-tuned planner spells its JSON the way its training examples were tokenized, so there
-the two agree.
+depends on it. So the first time a forced text comes up, the decoder lets the model spell it
+token by token and the split it chose is remembered (`learn`); from then on that split is
+the draft, which the decoder checks token by token against the model's choice (a draft the
+model would split otherwise costs a batch, not the plan). A fine-tuned planner spells its
+JSON the way its training examples were tokenized, so there the two agree.
 
-Two things keep the remembered split closer to the model's own. It is remembered per
-*scope*, the prompt's system turn (a planner's, a tool's): under the
-fine-tuned planner's prompt the bundled model writes `though`+`ts`+`":"`, and a split
-learned under another prompt (`thought`+`s`+`":`) fed there changed most of its greedy
-plans (greedy plans identical to the plain decoder's on 16 atlas prompts,
-bench/constrained_decode.py --plans: 0.5 before, 0.75 now; fine-tuned 0.375 and 0.875; on
-48 prompts 0.67 now). And only the tokens that lie wholly
-inside the forced text are remembered: where the model's last token reaches past it (`"I`
-after `":`), the rest of the forced text is left to the model's choice, which can write
-that token again, instead of a canonical `"` after which it would write on from another
-token. What is left: the split also varies within a prompt (with the text before it), and
-a batch's numerics tip near-ties in free text (logit gaps under 0.1).
+Splits are remembered per *scope*, the prompt's system turn (a planner's, a tool's): under
+the fine-tuned planner's prompt the bundled model writes `though`+`ts`+`":"`, under another
+prompt `thought`+`s`+`":`. And only the tokens that lie wholly inside the forced text are
+remembered: where the model's last token reaches past it (`"I` after `":`), the rest of the
+forced text is left to the model's choice, which can write that token again.
 """
 
 from collections.abc import Hashable

@@ -67,6 +67,29 @@ class BatchEvaluator:
         pointer = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).copy()
 
+    def extend_each(self, tokens: Sequence[int]) -> np.ndarray:
+        """Evaluate `tokens` after the sequence, in one batch; the logits after each of them,
+        one row per token (what verifying a draft needs). As `Llama.eval` does it, but with
+        every row's logits kept, which `Llama.eval` keeps only for a model loaded with
+        `logits_all` (and then for its whole prompt too)."""
+        llm, n = self.llm, len(tokens)
+        if n > self.room():
+            raise ModelError("the context window is full: no room for another token")
+        if n > llm.n_batch:
+            return np.concatenate([self.extend_each(tokens[:llm.n_batch]),
+                                   self.extend_each(tokens[llm.n_batch:])])  # fmt: skip
+        n_past = llm.n_tokens
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        llm._batch.set_batch(batch=tokens, n_past=n_past, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past : n_past + n] = tokens
+        llm.n_tokens += n
+        if hasattr(llm, "evaluated"):  # a model that counts what it evaluates (models.llamacpp)
+            llm.evaluated += n
+        llm._requires_eval = False
+        pointer = llama_cpp.llama_get_logits(llm.ctx)
+        return np.ctypeslib.as_array(pointer, shape=(n, self._n_vocab)).copy()
+
     def truncate(self, n_tokens: int) -> None:
         """Keep the first `n_tokens` of the sequence; drop the rest from the KV cache."""
         if n_tokens >= self.llm.n_tokens:

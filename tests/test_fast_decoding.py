@@ -174,6 +174,54 @@ def test_forced_text_goes_in_as_canonical_tokens_in_one_pass(chat_model):
     assert batched.stats.passes - learning.completion_tokens < result.completion_tokens / 2
 
 
+@pytest.fixture(scope="module")
+def batch_exact_model(bundled_path):
+    """The bundled model where a batch's logits equal its tokens' one at a time, bit for
+    bit: flash attention on one thread (llama.cpp's CPU attention otherwise sums a batch in
+    another order: up to 0.9 apart on this model, enough to tip a near-tie)."""
+    return LlamaCppChatModel(bundled_path, n_ctx=2048, n_threads=1, flash_attn=True).load()
+
+
+@pytest.mark.parametrize("request_text", REQUESTS)
+def test_a_draft_the_model_would_split_otherwise_is_rejected(batch_exact_model, request_text):
+    """Regression: batched forced text went in as the remembered split unchecked, so a split
+    the model would not choose there changed the rest of the plan. Every remembered split
+    is spoiled here (one token per byte, which the model never writes): each draft is then
+    rejected at its first token, and the plan is still the plain decoder's."""
+    model, messages = batch_exact_model, [PLANNER, user(f"Request: {request_text}")]
+    batched = FastDecoder(batch_forced=True)
+    with decoding_with(model, batched):
+        model.complete(messages, schema=Plan, max_tokens=200)  # learns the splits
+        forced = batched._engine.forced
+        by_byte = forced.first_bytes.byte_tokens
+        for key, tokens in forced._learned.items():
+            text = b"".join(forced.first_bytes.pieces[t] for t in tokens)
+            forced._learned[key] = [by_byte[b] for b in text]
+        spoiled = model.complete(messages, schema=Plan, max_tokens=200)
+    with decoding_with(model, "plain"):
+        plain = model.complete(messages, schema=Plan, max_tokens=200)
+    assert batched.stats.rejected > 0
+    assert spoiled.text == plain.text
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_batched_greedy_plans_are_the_plain_decoders_where_batches_are_exact(
+    batch_exact_model, index
+):
+    """Item 0 of exactness with forced text in batches: where the backend gives a batch the
+    logits of its tokens one at a time, every draft is checked against the model's own
+    choice, so planner prompts (long zero-shot tool lists and fine-tuned ones) decode to the
+    plain decoder's plans."""
+    model, messages, gbnf = batch_exact_model, planner_prompts()[index], grammar_for(Plan)
+    batched = FastDecoder(batch_forced=True)
+    plain = greedy_tokens(model, make_decoder("plain"), messages, gbnf, n=64)
+    greedy_tokens(model, batched, messages, gbnf, n=64)  # learns the splits
+    fast = greedy_tokens(model, batched, messages, gbnf, n=64)
+    assert batched.stats.forced > 0
+    a, b = model.llm.detokenize(plain), model.llm.detokenize(fast)
+    assert a[: len(b)] == b[: len(a)]  # as far as both went (forced text may end a batch)
+
+
 def test_samples_at_temperature_one_always_validate(chat_model):
     messages = [system("You answer in JSON."), user("Describe a trip between two cities.")]
     texts = set()
