@@ -4,36 +4,14 @@ The first SIGINT only raises a flag, so no step is cut in half and the run can b
 exactly where it stopped; a second SIGINT gets Python's default behaviour (abort now).
 """
 
-import signal
-import threading
-from types import FrameType
-
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from schemas.interrupt import SigintWatch
 
-class GracefulInterrupt(TrainerCallback):
+
+class GracefulInterrupt(SigintWatch, TrainerCallback):
     def __init__(self) -> None:
-        self.requested = False
-        self._installed = False
-        self._previous: object = signal.default_int_handler
-
-    def __enter__(self) -> "GracefulInterrupt":
-        # Signal handlers can only be set from the main thread; elsewhere Ctrl-C cannot reach us.
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, self._on_sigint)
-            # None: the handler was not set from Python; restoring the default is closest.
-            self._previous = signal.SIG_DFL if previous is None else previous
-            self._installed = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-            self._installed = False
-
-    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        super().__init__(raise_now=False)
 
     def stopped_early(self, state: TrainerState) -> bool:
         return self.requested and state.global_step < state.max_steps

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from models.chat_model import ServerFault
 from schemas.errors import WaypointError
+from schemas.interrupt import SigintWatch
 from schemas.progress import RunSummary, counted_progress
 from schemas.records import Appender, read_records
 from schemas.workers import as_finished
@@ -60,6 +61,7 @@ def run_resumable(
     with (
         Appender(out) as appender,
         counted_progress(label, len(items), completed=summary.skipped, show=show_progress) as bar,
+        SigintWatch() as interrupt,
     ):
         try:
             for item, outcome in as_finished(todo, work, workers, name=label):
@@ -73,6 +75,7 @@ def run_resumable(
                     appender.append(outcome)
                     summary.written += 1
                 bar.advance()
+                interrupt.check()  # a Ctrl-C that a finalizer swallowed still stops the run
         except KeyboardInterrupt:
             raise Interrupted(
                 f"interrupted: {summary.skipped + summary.written} of {len(items)} {label} are "
