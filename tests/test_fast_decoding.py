@@ -204,7 +204,7 @@ def test_a_draft_the_model_would_split_otherwise_is_rejected(batch_exact_model, 
     assert spoiled.text == plain.text
 
 
-@pytest.mark.parametrize("index", range(12))
+@pytest.mark.parametrize("index", [0, 3, 5, 6, 9, 11])  # both planners, with and without a step
 def test_batched_greedy_plans_are_the_plain_decoders_where_batches_are_exact(
     batch_exact_model, index
 ):
