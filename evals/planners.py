@@ -94,6 +94,7 @@ def planner_for(
                 temperature=settings.temperature,
                 seed=settings.seed + run,
                 max_tokens=settings.max_tokens,
+                grounded=settings.grounded,
             )
         return by_run[run]
 

@@ -37,6 +37,9 @@ class EvalSettings(BaseModel):
         0.7, ge=0, description="model planners; at 0 every run repeats the first"
     )
     max_tokens: int = Field(MAX_PLAN_TOKENS, ge=1, description="per plan of a model planner")
+    grounded: bool = Field(
+        True, description="model planners snap unseen names to the run's (planner.grounding)"
+    )
     tool_caller: str | None = Field(
         None,
         description="who writes the calls that the tools' rules cannot read: None (atlas: "

@@ -1,6 +1,7 @@
 """Planners backed by a chat model: the plan is decoded under a grammar built for the tool
 set and the state of the run, so it always parses, always names a registered tool, never
-repeats a step word for word and, at the last step, can only give the final answer.
+repeats a step word for word and, at the last step, can only give the final answer. Its
+names and addresses are then snapped to those the run has seen (`planner.grounding`).
 
 The two planners differ only in their prompt (see `planner.prompts`).
 """
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from models.chat_model import ChatModel, Schema
 from planner import prompts
 from planner.base import Decision, Planner
+from planner.grounding import ground
 from schemas.chat import Completion, Message
 from schemas.plan import PlanRecord, plan_schema
 from schemas.trajectory import Exchange, Scratchpad
@@ -30,12 +32,14 @@ class ModelPlanner(Planner):
         temperature: float = 0.0,
         seed: int | None = None,
         max_tokens: int = MAX_PLAN_TOKENS,
+        grounded: bool = True,
     ) -> None:
         self.model = model
         self.model_name = model.name
         self.tools = list(tools)
         self.tool_names = tuple(t.name for t in self.tools)
         self.temperature, self.seed, self.max_tokens = temperature, seed, max_tokens
+        self.grounded = grounded
 
     @abstractmethod
     def messages(
@@ -58,10 +62,11 @@ class ModelPlanner(Planner):
         messages = self.messages(request, scratchpad, history)
         completion = self.complete(messages, self.schema(scratchpad, only))
         parsed = completion.parsed
+        plan = PlanRecord.model_validate(
+            parsed if isinstance(parsed, dict) else parsed.model_dump()
+        )
         return Decision(
-            plan=PlanRecord.model_validate(
-                parsed if isinstance(parsed, dict) else parsed.model_dump()
-            ),
+            plan=ground(plan, request, scratchpad, history) if self.grounded else plan,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
         )

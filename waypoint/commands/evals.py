@@ -54,6 +54,10 @@ def run_command(
     ] = None,
     max_tokens: Annotated[int | None, Opt(min=1, help="tokens per plan (default 400)")] = None,
     seed: Annotated[int | None, Opt(help="run r samples with seed + r (default 0)")] = None,
+    grounding: Annotated[
+        bool,
+        Opt(help="snap names and addresses in model plans to those the run has seen"),
+    ] = True,
     tool_caller: Annotated[
         str | None,
         Opt(help="who writes calls the tools' rules cannot read: base, or a GGUF LoRA file"),
@@ -77,6 +81,8 @@ def run_command(
 
       waypoint eval run -p fine-tuned:waypoint-135m,zero-shot -r real -n 3 -o runs/real
 
+      waypoint eval run -p fine-tuned:waypoint-135m -r atlas:2:48:heldout -o runs/raw --no-grounding
+
       waypoint eval run -p fine-tuned:waypoint-135m -r real -o runs/real-tc \
         --tool-caller runs/tc/tool_caller.gguf
 
@@ -91,7 +97,7 @@ def run_command(
 
     chosen = dict(
         max_steps=max_steps, temperature=temperature, max_tokens=max_tokens, seed=seed,
-        tool_caller=tool_caller,
+        tool_caller=tool_caller, grounded=grounding,
     )  # fmt: skip
     settings = EvalSettings(**{k: v for k, v in chosen.items() if v is not None})
     with run_log(out):
