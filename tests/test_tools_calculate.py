@@ -81,6 +81,10 @@ def test_hostile_input_is_refused_with_a_clear_message(expression, message):
         ("Calculate (3 + 4)^2.", "(3 + 4)**2"),
         ("Multiply 1,250 * 4", "1250 * 4"),
         ("What is 12 × 3 ÷ 4", "12 * 3 / 4"),
+        ("Calculate max(29,224, 61626).", "max(29224, 61626)"),  # a call is a calculation
+        ("What is sqrt(2)?", "sqrt(2)"),
+        ("In 2024, 3 + 4", "3 + 4"),  # a comma outside a call separates values
+        ("Add 3, 4 and 5", None),
         ("Subtract 1889 from 2024", None),  # words, not an expression: the model's job
         ("The meeting is on 2024-12-25", None),  # a date, not a subtraction
         ("Add 3 + 4 and then 5 * 6", None),  # two expressions: ambiguous

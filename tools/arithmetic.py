@@ -139,9 +139,11 @@ def format_number(value: Number) -> str:
     return str(value)
 
 
-# A run of digits, operators and parentheses that starts and ends with an operand.
-_CANDIDATE = re.compile(r"[\d(][\d\s.+\-*/^×÷()]*[\d)]")
-_OPERATOR = re.compile(r"[\d)]\s*(?:\*\*|[+\-*/^×÷])\s*[\d(]")
+# A run of digits, operators, parentheses and calls of the functions ("max(3, 4)") that
+# starts and ends with an operand; an operator or a call makes it a calculation.
+_CALL = rf"\b(?:{'|'.join(FUNCTIONS)})\s*\("
+_CANDIDATE = re.compile(rf"(?:{_CALL}|[\d(])(?:{_CALL}|[\d\s.,+\-*/^×÷()])*[\d)]")
+_OPERATOR = re.compile(rf"[\d)]\s*(?:\*\*|[+\-*/^×÷])\s*[\d(]|{_CALL}")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _ISO_DATE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b")
 _SYMBOLS = str.maketrans({"×": "*", "÷": "/"})
@@ -155,14 +157,17 @@ def find_expression(text: str) -> str | None:
     found = []
     for match in _CANDIDATE.finditer(text):
         candidate = match.group().strip().translate(_SYMBOLS).replace("^", "**")
-        if _OPERATOR.search(candidate) and _parses(candidate):
-            found.append(candidate)
+        found += [part for part in _values(candidate) if _OPERATOR.search(part)]
     return found[0] if len(found) == 1 else None
 
 
-def _parses(candidate: str) -> bool:
+def _values(candidate: str) -> list[str]:
+    """The expressions a candidate holds: itself, or the parts of "2024, 3 + 4" (a comma
+    outside a call separates values); none where it does not parse."""
     try:
-        ast.parse(candidate, mode="eval")
+        tree = ast.parse(candidate, mode="eval")
     except SyntaxError:
-        return False
-    return True
+        return []
+    if isinstance(tree.body, ast.Tuple):
+        return [ast.get_source_segment(candidate, e) or "" for e in tree.body.elts]
+    return [candidate]
