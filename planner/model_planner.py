@@ -66,10 +66,17 @@ class ModelPlanner(Planner):
             parsed if isinstance(parsed, dict) else parsed.model_dump()
         )
         return Decision(
-            plan=ground(plan, request, scratchpad, history) if self.grounded else plan,
+            plan=self.grounded_plan(plan, request, scratchpad, history),
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
         )
+
+    def grounded_plan(
+        self, plan: PlanRecord, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
+    ) -> PlanRecord:
+        """The decoded plan as the run takes it: its names snapped to the run's
+        (`planner.grounding`) unless the planner was made without grounding."""
+        return ground(plan, request, scratchpad, history) if self.grounded else plan
 
     def complete(
         self, messages: list[Message], schema: Schema, *, temperature: float | None = None

@@ -33,8 +33,12 @@ class SelfAwarePlanner(ModelPlanner):
         seed: int | None = None,
         max_tokens: int = MAX_PLAN_TOKENS,
         knowledge: KnowledgeBase | None = None,
+        grounded: bool = True,
     ) -> None:
-        super().__init__(model, tools, temperature=temperature, seed=seed, max_tokens=max_tokens)
+        super().__init__(
+            model, tools, temperature=temperature, seed=seed, max_tokens=max_tokens,
+            grounded=grounded,
+        )  # fmt: skip
         self.knowledge = knowledge or KnowledgeBase.load()
 
     def messages(
@@ -64,12 +68,19 @@ class SelfAwarePlanner(ModelPlanner):
         mode = first.parsed["mode"]
         if mode != "consult":
             awareness = Awareness(mode=mode, check=first.parsed.get("check"), retrieved=rules)
-            return self._decision(first.parsed, awareness, first)
+            plan = self._plan(first.parsed, request, scratchpad, history)
+            return _decision(plan, awareness, first)
         schema = self.aware_schema(scratchpad, only, consulted=True)
         second = self._complete_object([*messages, *consult_turns(rules)], schema)
-        return self._decision(
-            second.parsed, Awareness(mode="consult", retrieved=rules), first, second
-        )
+        plan = self._plan(second.parsed, request, scratchpad, history)
+        return _decision(plan, Awareness(mode="consult", retrieved=rules), first, second)
+
+    def _plan(
+        self, parsed: dict, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
+    ) -> PlanRecord:
+        """The plan fields of a self-aware reply, grounded as every model planner's are."""
+        plan = PlanRecord.model_validate({k: parsed[k] for k in PlanRecord.model_fields})
+        return self.grounded_plan(plan, request, scratchpad, history)
 
     def _complete_object(self, messages: list[Message], schema: Schema) -> Completion:
         completion = self.complete(messages, schema)
@@ -77,12 +88,11 @@ class SelfAwarePlanner(ModelPlanner):
             raise TypeError("a self-aware plan parses to a JSON object")
         return completion
 
-    @staticmethod
-    def _decision(parsed: dict, awareness: Awareness, *completions: Completion) -> Decision:
-        fields = {k: parsed[k] for k in PlanRecord.model_fields}
-        return Decision(
-            plan=PlanRecord.model_validate(fields),
-            prompt_tokens=sum(c.prompt_tokens for c in completions),
-            completion_tokens=sum(c.completion_tokens for c in completions),
-            awareness=awareness,
-        )
+
+def _decision(plan: PlanRecord, awareness: Awareness, *completions: Completion) -> Decision:
+    return Decision(
+        plan=plan,
+        prompt_tokens=sum(c.prompt_tokens for c in completions),
+        completion_tokens=sum(c.completion_tokens for c in completions),
+        awareness=awareness,
+    )

@@ -176,6 +176,18 @@ def test_a_consult_shows_the_rules_then_only_a_plan_may_follow(lookups, tools, k
         jsonschema.validate({"mode": "consult"}, model.schemas[1])
 
 
+def test_a_self_aware_plan_is_grounded_like_any_model_plan(lookups, tools, knowledge):
+    request = lookups[0]
+    gold = request.plans()[0].model_dump()
+    name = next(w for w in gold["task"].rstrip(".").split() if w[0].isupper() and len(w) > 5)
+    typo = {**gold, "task": gold["task"].replace(name, name[:-1])}  # a letter dropped
+    model = ScriptedModel({"SelfAwarePlan": [{"mode": "act", **typo}, {"mode": "act", **typo}]})
+    grounded = SelfAwarePlanner(model, tools, knowledge=knowledge).plan(request.text, Scratchpad())
+    raw = SelfAwarePlanner(model, tools, knowledge=knowledge, grounded=False)
+    assert grounded.plan.task == gold["task"]
+    assert raw.plan(request.text, Scratchpad()).plan.task == typo["task"]
+
+
 def test_the_bundled_model_plans_in_a_mode(chat_model, lookups, tools, knowledge):
     """The real self-aware planner in the agent loop: each step records its mode and the
     rules retrieval gave, and the next prompt shows the step as it was made."""
