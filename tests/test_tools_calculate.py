@@ -88,7 +88,10 @@ def test_hostile_input_is_refused_with_a_clear_message(expression, message):
         ("Subtract 1889 from 2024", None),  # words, not an expression: the model's job
         ("The meeting is on 2024-12-25", None),  # a date, not a subtraction
         ("Add 3 + 4 and then 5 * 6", None),  # two expressions: ambiguous
-        ("15% of 200", None),  # percent, not modulo
+        ("15% of 200", "15 / 100 * 200"),  # percent, not modulo
+        ("How much is 12.5 per cent of 1,600?", "12.5 / 100 * 1600"),
+        ("What is 40 percent of 5?", "40 / 100 * 5"),
+        ("It rose 15% in 2024", None),  # a percent of nothing is no calculation
         ("What year is it?", None),
     ],
 )
@@ -99,6 +102,35 @@ def test_finding_the_expression_in_a_task(text, expression):
 def test_calculate_uses_the_expression_written_in_the_task():
     observation = Calculate().run("What is 17 * 23?", "Calculate 17 * 23", Scratchpad())
     assert observation.text == "17 * 23 = 391" and not observation.final
+
+
+@pytest.mark.parametrize(
+    ("task", "observation"),
+    [
+        ("Convert 408 months to years.", "408 months = 34 years"),
+        ("Express 1,500 millilitres in litres", "1500 millilitres = 1.5 litres"),
+        (
+            "Turn 2 square kilometres into square metres.",
+            "2 square kilometres = 2000000 square metres",
+        ),
+        ("Calculate 50% of 900.", "50 / 100 * 900 = 450"),
+    ],
+)
+def test_calculate_converts_units_and_takes_percentages_without_a_model(task, observation):
+    assert Calculate().run(task, task, Scratchpad()).text == observation
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        "Convert 3 kilograms to metres",
+        "Find the population of Rome in 2024",
+        "Convert 3 apples to pears",
+    ],
+)
+def test_what_is_not_a_conversion_is_left_to_the_model(task):
+    with pytest.raises(ToolError, match="no arithmetic expression"):
+        Calculate().run(task, task, Scratchpad())
 
 
 def test_calculate_without_a_model_says_what_is_missing():

@@ -144,16 +144,17 @@ def format_number(value: Number) -> str:
 _CALL = rf"\b(?:{'|'.join(FUNCTIONS)})\s*\("
 _CANDIDATE = re.compile(rf"(?:{_CALL}|[\d(])(?:{_CALL}|[\d\s.,+\-*/^×÷()])*[\d)]")
 _OPERATOR = re.compile(rf"[\d)]\s*(?:\*\*|[+\-*/^×÷])\s*[\d(]|{_CALL}")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")  # "1,250" → "1250"
 _ISO_DATE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b")
 _SYMBOLS = str.maketrans({"×": "*", "÷": "/"})
+_PERCENT_OF = re.compile(r"(\d(?:[\d.]*\d)?)\s*(?:%|percent\b|per cent\b)\s*of\s+", re.IGNORECASE)
 
 
 def find_expression(text: str) -> str | None:
     """The one arithmetic expression written out in `text` ("What is 17 * 23?" → "17 * 23"),
     or None when there is none or more than one. `^` is read as a power, as people write it;
-    `%` is left out because in prose it means percent."""
-    text = _ISO_DATE.sub(" ", _THOUSANDS.sub("", text))
+    in prose `%` means percent: "15% of 80" (or "15 per cent of 80") is 15 / 100 * 80."""
+    text = _PERCENT_OF.sub(r"\1 / 100 * ", _ISO_DATE.sub(" ", THOUSANDS.sub("", text)))
     found = []
     for match in _CANDIDATE.finditer(text):
         candidate = match.group().strip().translate(_SYMBOLS).replace("^", "**")

@@ -1,12 +1,14 @@
 """`calculate`: a task in words → an arithmetic expression → its value, computed safely.
 
 The expression is the one written out in the task when there is exactly one ("What is
-17 * 23?"); otherwise the tool asks its model for one, under a grammar that admits only
-arithmetic characters, with the earlier results as context (the numbers usually come from
-there). Either way the text goes to `tools.arithmetic.evaluate`, never to eval/exec.
+17 * 23?", "15% of 80"), and a unit conversion written out ("Convert 408 months to years")
+is computed with pint. Otherwise the tool asks its model for an expression, under a grammar
+that admits only arithmetic characters, with the earlier results as context (the numbers
+usually come from there). Either way the text goes to `tools.arithmetic.evaluate`, never to
+eval/exec.
 """
 
-from typing import Self
+from typing import NamedTuple, Self
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +19,7 @@ from tools.arithmetic import FUNCTIONS, evaluate, find_expression, format_number
 from tools.base import Observation, ToolError
 from tools.context import ToolContext
 from tools.function_calling import ArgumentTool
+from tools.units import find_conversion
 
 
 class Expression(BaseModel):
@@ -43,9 +46,8 @@ class Calculate(ArgumentTool):
         return cls(context.model)
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
-        found = find_expression(task)
-        if found is not None:
-            return self.execute(Expression.model_construct(expression=found))
+        if (worked := work_out(task)) is not None:
+            return Observation(text=worked.text)
         if self.model is None:
             raise ToolError(f"no arithmetic expression in the task {task!r}")
         return self.execute(self.derive(request, task, scratchpad))
@@ -54,5 +56,26 @@ class Calculate(ArgumentTool):
         return prompts.EXPRESSION_NOTES.format(functions=", ".join(FUNCTIONS))
 
     def execute(self, arguments: Expression) -> Observation:
-        value = format_number(evaluate(arguments.expression))
-        return Observation(text=f"{arguments.expression} = {value}")
+        return Observation(text=_worked(arguments.expression).text)
+
+
+class Worked(NamedTuple):
+    text: str  # "17 * 23 = 391", "408 months = 34 years"
+    value: str  # "391", "34"
+
+
+def work_out(task: str) -> Worked | None:
+    """The calculation a task writes out, computed, or None when it writes out none and a
+    model has to derive one."""
+    if (expression := find_expression(task)) is not None:
+        return _worked(expression)
+    if (conversion := find_conversion(task)) is not None:
+        value = format_number(conversion.converted())
+        amount = format_number(conversion.value)
+        return Worked(f"{amount} {conversion.unit} = {value} {conversion.to}", value)
+    return None
+
+
+def _worked(expression: str) -> Worked:
+    value = format_number(evaluate(expression))
+    return Worked(f"{expression} = {value}", value)

@@ -7,31 +7,15 @@ Schema; so it is also the new tool that continual learning adds to a trained too
 so that the grammar only admits units the server knows.
 """
 
-from functools import cache
 from typing import Literal, get_args
+
+from tools.units import convert
 
 UnitName = Literal[
     "meter", "foot", "kilometer", "mile", "inch", "centimeter", "kilogram", "pound",
     "liter", "gallon", "hour", "minute",
 ]  # fmt: skip
 UNIT_NAMES: tuple[str, ...] = get_args(UnitName)
-
-
-def convert(value: float, unit: str, to: str) -> float:
-    """`value` in `unit`, expressed in `to` (pint; a dimension mismatch is a ValueError)."""
-    import pint
-
-    try:
-        return float(_registry().Quantity(value, unit).to(to).magnitude)
-    except pint.DimensionalityError as e:
-        raise ValueError(f"cannot convert {unit} to {to}: they measure different things") from e
-
-
-@cache
-def _registry():
-    import pint
-
-    return pint.UnitRegistry()
 
 
 def serve() -> None:

@@ -18,19 +18,19 @@ from schemas.errors import WaypointError
 from schemas.rating import Rating, StepRating, TrajectoryRating
 from schemas.request import Gold, Request
 from schemas.trajectory import Step, Trajectory
-from tools.arithmetic import evaluate, find_expression, format_number
+from tools.arithmetic import THOUSANDS
 from tools.atlas.requests import AtlasRequest, GoldStep
 from tools.atlas.user import question_topic
 from tools.base import ToolError
+from tools.calculate import work_out
 from tools.create_event import parse_event
 from tools.send_email import parse_email
 
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _WORDS = re.compile(r"[a-z0-9@._-]+")
 
 
 def normalize(text: str) -> str:
-    return " ".join(_WORDS.findall(_THOUSANDS.sub("", text.lower())))
+    return " ".join(_WORDS.findall(THOUSANDS.sub("", text.lower())))
 
 
 def mentions(text: str, needle: str) -> int:
@@ -57,8 +57,8 @@ def does(request: AtlasRequest, gold: GoldStep, task: str) -> bool:
             case "search_wikipedia":
                 return mentions(task, gold.key) >= 0
             case "calculate":
-                expression = find_expression(task)
-                return expression is not None and format_number(evaluate(expression)) == gold.key
+                worked = work_out(task)
+                return worked is not None and worked.value == gold.key
             case "ask_user":
                 return question_topic(task) == gold.key
             case "send_email":

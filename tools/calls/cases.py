@@ -187,7 +187,7 @@ def _calculation(world: World, rng: random.Random, split: Split, case_id: str) -
 
 
 def _conversion(world: World, rng: random.Random, split: Split, case_id: str) -> Case:
-    from tools.convert_units import convert
+    from tools.units import convert
 
     template, phrasing = CONVERSION.pick(rng, split)
     src, dst = rng.choice(PAIRS)

@@ -1,0 +1,70 @@
+"""Units of measurement: a conversion written in plain text ("Convert 408 months to years"),
+found and computed with pint's unit registry."""
+
+import re
+from functools import cache
+from typing import NamedTuple
+
+from tools.arithmetic import THOUSANDS
+
+# "<number> <unit> to|in|into <unit>", each unit one or two words ("square metres")
+_CONVERSION = re.compile(
+    r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s+([a-z]+(?: [a-z]+)?)\s+(?:to|in|into)\s+"
+    r"([a-z]+(?: [a-z]+)?)",
+    re.IGNORECASE,
+)
+
+
+class Conversion(NamedTuple):
+    value: float
+    unit: str
+    to: str
+
+    def converted(self) -> float:
+        return convert(self.value, self.unit, self.to)
+
+
+def convert(value: float, unit: str, to: str) -> float:
+    """`value` in `unit`, expressed in `to` (pint; a dimension mismatch is a ValueError)."""
+    import pint
+
+    try:
+        return float(_registry().Quantity(value, unit).to(to).magnitude)
+    except pint.DimensionalityError as e:
+        raise ValueError(f"cannot convert {unit} to {to}: they measure different things") from e
+
+
+def find_conversion(text: str) -> Conversion | None:
+    """The one unit conversion that `text` asks for, or None. Two-word unit names are tried
+    before their last word alone ("2 square metres" before "metres"); a pair pint does not
+    know, or cannot convert, is no conversion."""
+    for match in _CONVERSION.finditer(text):
+        value = float(THOUSANDS.sub("", match[1]))
+        for unit in _names(match[2], last=True):
+            for to in _names(match[3], last=False):
+                if _convertible(unit, to):
+                    return Conversion(value, unit, to)
+    return None
+
+
+def _names(words: str, last: bool) -> list[str]:
+    """A unit's candidate names: both words, then the one word nearest the number."""
+    parts = words.split()
+    return [words, parts[-1 if last else 0]] if len(parts) == 2 else [words]
+
+
+def _convertible(unit: str, to: str) -> bool:
+    import pint
+
+    try:
+        convert(1.0, unit, to)
+    except (pint.errors.PintError, ValueError, AttributeError):
+        return False
+    return True
+
+
+@cache
+def _registry():
+    import pint
+
+    return pint.UnitRegistry()
