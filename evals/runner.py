@@ -28,6 +28,7 @@ from models.chat_model import ChatModel, ServerFault
 from planner.agent import Agent
 from planner.events import Event, RunFinished
 from schemas.errors import WaypointError
+from schemas.interrupt import SigintWatch
 from schemas.progress import RunSummary, counted_progress
 from schemas.request import Request
 from schemas.trajectory import Trajectory, TrajectoryMeta
@@ -132,9 +133,12 @@ class _Evaluation:
         def work(item: Item) -> _Done:
             return self._work(item, trajectories.get(_key(item)))
 
-        with counted_progress(
-            "eval", self.summary.total, completed=self.summary.skipped, show=show_progress
-        ) as progress:
+        with (
+            counted_progress(
+                "eval", self.summary.total, completed=self.summary.skipped, show=show_progress
+            ) as progress,
+            SigintWatch() as interrupt,
+        ):
             try:
                 for (label, run, request), done in as_finished(todo, work, workers, name="eval"):
                     progress.describe(f"{label} · run {run + 1}/{self.runs}")
@@ -144,6 +148,7 @@ class _Evaluation:
                     else:
                         self._store(done)
                     progress.advance()
+                    interrupt.check()  # a Ctrl-C that a finalizer swallowed still stops the run
             except KeyboardInterrupt:
                 raise EvalInterrupted(
                     f"interrupted: the finished records are kept in {self.store.root}; "

@@ -4,6 +4,7 @@
 from collections import Counter
 
 import pytest
+from conftest import SignalsWhenFreed
 
 from evals.errors import EvalError, EvalInterrupted
 from evals.report import markdown, write_report
@@ -117,6 +118,23 @@ def test_ctrl_c_keeps_finished_records_and_the_rerun_completes(tmp_path, monkeyp
     assert summary.skipped == len(kept) and summary.written == 16 - len(kept)
     trajectories, ratings = keys(RunStore.open(tmp_path))
     assert len(trajectories) == 16 and set(trajectories.values()) == {1} and ratings == trajectories
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_swallowed_by_a_finalizer_still_stops_the_evaluation(tmp_path, monkeypatch):
+    original, calls = AtlasJudge.judge, []
+
+    def judge_then_signal_at_call_3(self, request, trajectory):
+        calls.append(request)
+        if len(calls) == 3:
+            SignalsWhenFreed()  # freed at once: the signal lands inside its __del__
+        return original(self, request, trajectory)
+
+    monkeypatch.setattr(AtlasJudge, "judge", judge_then_signal_at_call_3)
+    with pytest.raises(EvalInterrupted, match="run the same command again"):
+        run(tmp_path)
+    kept, rated = keys(RunStore.open(tmp_path))
+    assert len(rated) == 3 and kept == rated  # the run whose judging saw the Ctrl-C is kept
 
 
 def test_a_torn_last_line_is_cut_and_its_request_run_again(tmp_path):

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import interruptible
+from conftest import SignalsWhenFreed, interruptible
 
 from finetune.resumable import run_resumable
 from finetune.simulation import REQUESTS, TRAJECTORIES, make_agent
@@ -143,26 +143,18 @@ def test_item_failures_are_counted_and_left_for_the_next_run(tmp_path):
     assert (again.skipped, again.written) == (3, 3)
 
 
-class _SignalsWhenFreed:
-    """Sends SIGINT to this process from its finalizer: Python runs the handler there, and
-    a KeyboardInterrupt raised in a finalizer is printed and ignored (simpleeval's
-    `__del__` swallowed a Ctrl-C so, and the interrupted run finished with exit 0)."""
-
-    def __del__(self) -> None:
-        os.kill(os.getpid(), signal.SIGINT)
-
-
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_ctrl_c_swallowed_by_a_finalizer_still_stops_the_run(tmp_path):
     items = [Request(id=str(i), text=f"request {i}") for i in range(8)]
 
     def work(item: Request) -> Request:
         if item.id == "2":
-            _SignalsWhenFreed()  # freed at once: the signal lands inside its __del__
+            SignalsWhenFreed()  # freed at once: the signal lands inside its __del__
         return item
 
     out = tmp_path / "out.jsonl"
+    before = signal.getsignal(signal.SIGINT)  # ignored when the tests run in the background
     with pytest.raises(WaypointError, match="interrupted: 3 of 8"):
         run_resumable(items, lambda r: r.id, work, out, Request, lambda r: r.id)
     assert [r.id for r in read_records(out, Request)] == ["0", "1", "2"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
