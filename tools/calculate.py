@@ -70,7 +70,7 @@ def work_out(task: str) -> Worked | None:
     if (expression := find_expression(task)) is not None:
         return _worked(expression)
     if (conversion := find_conversion(task)) is not None:
-        value = format_number(conversion.converted())
+        value = format_number(conversion.result)
         amount = format_number(conversion.value)
         return Worked(f"{amount} {conversion.unit} = {value} {conversion.to}", value)
     return None

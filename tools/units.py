@@ -19,9 +19,7 @@ class Conversion(NamedTuple):
     value: float
     unit: str
     to: str
-
-    def converted(self) -> float:
-        return convert(self.value, self.unit, self.to)
+    result: float  # `value` in `to`
 
 
 def convert(value: float, unit: str, to: str) -> float:
@@ -35,32 +33,27 @@ def convert(value: float, unit: str, to: str) -> float:
 
 
 def find_conversion(text: str) -> Conversion | None:
-    """The one unit conversion that `text` asks for, or None. Two-word unit names are tried
-    before their last word alone ("2 square metres" before "metres"); a pair pint does not
-    know, or cannot convert, is no conversion."""
+    """The first unit conversion that `text` asks for, computed, or None. Two-word unit
+    names are tried before their one word next to the number or to "to" ("2 square metres"
+    before "metres"); a pair pint does not know, or cannot convert, is no conversion."""
+    import pint
+
     for match in _CONVERSION.finditer(text):
         value = float(THOUSANDS.sub("", match[1]))
         for unit in _names(match[2], last=True):
             for to in _names(match[3], last=False):
-                if _convertible(unit, to):
-                    return Conversion(value, unit, to)
+                try:
+                    return Conversion(value, unit, to, convert(value, unit, to))
+                except (pint.errors.PintError, ValueError, AttributeError):
+                    continue
     return None
 
 
 def _names(words: str, last: bool) -> list[str]:
-    """A unit's candidate names: both words, then the one word nearest the number."""
+    """A unit's candidate names: both words, then the one word nearest the number (`last`)
+    or nearest "to"."""
     parts = words.split()
     return [words, parts[-1 if last else 0]] if len(parts) == 2 else [words]
-
-
-def _convertible(unit: str, to: str) -> bool:
-    import pint
-
-    try:
-        convert(1.0, unit, to)
-    except (pint.errors.PintError, ValueError, AttributeError):
-        return False
-    return True
 
 
 @cache
