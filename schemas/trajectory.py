@@ -27,6 +27,10 @@ class Scratchpad(BaseModel):
 
     steps: list[Step] = Field(default_factory=list)
 
+    def results(self) -> list[str]:
+        """The observations of the steps whose tool did not fail."""
+        return [s.observation for s in self.steps if not s.error]
+
     def render(self) -> str:
         if not self.steps:
             return "(no steps yet)"

@@ -4,6 +4,9 @@ import os
 
 import pytest
 
+from schemas.plan import PlanRecord
+from schemas.trajectory import Scratchpad, Step
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -100,3 +103,8 @@ class SignalsWhenFreed:
         import signal
 
         os.kill(os.getpid(), signal.SIGINT)
+
+
+def searched(task: str, observation: str) -> Scratchpad:
+    plan = PlanRecord(context="", thoughts="", task=task, tool="search_wikipedia")
+    return Scratchpad(steps=[Step(plan=plan, observation=observation)])

@@ -6,9 +6,9 @@ import email
 import email.policy
 
 import pytest
+from conftest import searched
 
-from schemas.plan import PlanRecord
-from schemas.trajectory import Scratchpad, Step
+from schemas.trajectory import Scratchpad
 from tools.ask_user import AskUser
 from tools.base import ToolError
 from tools.context import ToolContext
@@ -92,11 +92,6 @@ NILE = (
 )
 
 
-def searched(task: str, observation: str) -> Scratchpad:
-    plan = PlanRecord(context="", thoughts="", task=task, tool="search_wikipedia")
-    return Scratchpad(steps=[Step(plan=plan, observation=observation)])
-
-
 @pytest.mark.parametrize(
     "answer",
     [
@@ -127,6 +122,55 @@ def test_an_answer_that_states_what_the_results_hold_is_kept(answer):
         "Tell me about the Nile", answer, searched("Find the Nile.", NILE)
     )
     assert observation.text == answer
+
+
+RESULTS = (
+    "Drafitritro: The city of Drafitritro (population 774139) was founded in 1754.\n"
+    "Rilutrena: The city of Rilutrena (population 948,355) was founded in 1508.\n"
+    "Luzoviti Fair: The Luzoviti Fair expects about 27199 visitors.\n"
+    "Ora Fair: The Ora Fair expects about 39,158 visitors."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        (
+            "Drafitritro has more inhabitants: 774139, against 948,355 for Rilutrena.",
+            "Rilutrena has more inhabitants: 948,355, against 774139 for Drafitritro.",
+        ),
+        (
+            "Rilutrena is older: founded in 1754, against 1508 for Drafitritro.",
+            "Drafitritro is older: founded in 1508, against 1754 for Rilutrena.",
+        ),
+        (
+            "The Luzoviti Fair expects more attendees: 27199, against 39,158 for the Ora Fair.",
+            "The Ora Fair expects more attendees: 39,158, against 27199 for the Luzoviti Fair.",
+        ),
+        (
+            "Drafitritro has fewer inhabitants: 948,355, against 774139 for Rilutrena.",
+            "Rilutrena has fewer inhabitants: 774139, against 948,355 for Drafitritro.",
+        ),
+    ],
+)
+def test_a_verdict_that_its_own_values_contradict_is_turned_round(answer, verdict):
+    request = "Of Drafitritro and Rilutrena, which one has more inhabitants?"
+    steps = searched("Find the population of Drafitritro.", RESULTS)
+    assert FinalAnswer().run(request, answer, steps).text == verdict
+    assert FinalAnswer().run(request, verdict, steps).text == verdict  # right: kept as it is
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Rilutrena has 174216 more inhabitants than Drafitritro.",  # no verdict: a difference
+        "Rilutrena is nicer: 774139, against 948,355 for Drafitritro.",  # no known comparative
+        "Rilutrena is older: 774139 people, against 948,355 for Drafitritro.",  # older, no year
+    ],
+)
+def test_what_is_not_a_verdict_with_a_known_direction_is_left_alone(answer):
+    steps = searched("Find the population of Drafitritro.", RESULTS + " 174216 more.")
+    assert FinalAnswer().run("Which is bigger?", answer, steps).text == answer
 
 
 def test_ask_user_puts_the_task_to_the_user():

@@ -2,6 +2,7 @@
 found in task text, and the calculate tool on both of its paths."""
 
 import pytest
+from conftest import searched
 
 from schemas.trajectory import Scratchpad
 from tools.arithmetic import ExpressionError, evaluate, find_expression, format_number
@@ -131,6 +132,35 @@ def test_calculate_converts_units_and_takes_percentages_without_a_model(task, ob
 def test_what_is_not_a_conversion_is_left_to_the_model(task):
     with pytest.raises(ToolError, match="no arithmetic expression"):
         Calculate().run(task, task, Scratchpad())
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "observation"),
+    [
+        (
+            "ok, how much is 50 per cent of 900?",
+            "Calculate 900 / 100 * 100.",
+            "50 / 100 * 900 = 450",
+        ),
+        ("Convert 3 miles to kilometres.", "Calculate 3 * 1000.", "3 miles = 4.828032 kilometres"),
+    ],
+)
+def test_a_task_with_a_made_up_number_gives_way_to_the_request_s_calculation(
+    request_text, task, observation
+):
+    assert Calculate().run(request_text, task, Scratchpad()).text == observation
+
+
+def test_numbers_from_the_request_or_the_results_are_not_made_up():
+    # 2050 is the request's and 1964 a result's; the request writes out no calculation
+    tower = searched("Find Dope Gipekaru.", "Dope Gipekaru (born 1964) is a teacher.")
+    task = "Calculate 2050 - 1964."
+    observation = Calculate().run("How old is Dope Gipekaru in 2050?", task, tower)
+    assert observation.text == "2050 - 1964 = 86"
+    # a number nobody stated stays when the request has no calculation of its own
+    assert Calculate().run("How old is he?", "Calculate 2026 - 1964.", tower).text == (
+        "2026 - 1964 = 62"
+    )
 
 
 def test_calculate_without_a_model_says_what_is_missing():

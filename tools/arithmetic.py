@@ -162,6 +162,23 @@ def find_expression(text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
+# results spell small numbers out ("two small moons"); a plan may write them as digits
+_SPELLED = {
+    w: str(n)
+    for n, w in enumerate(
+        ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"), 1
+    )
+}
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_WORD = re.compile(r"[a-z]+")
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers `text` states, as digits without grouping ("1,250" and "1250" are one)."""
+    spelled = {_SPELLED[w] for w in _WORD.findall(text.lower()) if w in _SPELLED}
+    return spelled | {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
 def _values(candidate: str) -> list[str]:
     """The expressions a candidate holds: itself, or the parts of "2024, 3 + 4" (a comma
     outside a call separates values); none where it does not parse."""

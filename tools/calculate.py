@@ -2,10 +2,11 @@
 
 The expression is the one written out in the task when there is exactly one ("What is
 17 * 23?", "15% of 80"), and a unit conversion written out ("Convert 408 months to years")
-is computed with pint. Otherwise the tool asks its model for an expression, under a grammar
-that admits only arithmetic characters, with the earlier results as context (the numbers
-usually come from there). Either way the text goes to `tools.arithmetic.evaluate`, never to
-eval/exec.
+is computed with pint; when the task has a number the run never saw, the request's own
+calculation is taken instead, if it writes one out. Otherwise the tool asks its model for
+an expression, under a grammar that admits only arithmetic characters, with the earlier
+results as context (the numbers usually come from there). Either way the text goes to
+`tools.arithmetic.evaluate`, never to eval/exec.
 """
 
 from typing import NamedTuple, Self
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools import prompts
-from tools.arithmetic import FUNCTIONS, evaluate, find_expression, format_number
+from tools.arithmetic import FUNCTIONS, evaluate, find_expression, format_number, numbers_in
 from tools.base import Observation, ToolError
 from tools.context import ToolContext
 from tools.function_calling import ArgumentTool
@@ -46,7 +47,14 @@ class Calculate(ArgumentTool):
         return cls(context.model)
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
-        if (worked := work_out(task)) is not None:
+        worked = work_out(task)
+        if not numbers_in(task) <= numbers_in(" ".join([request, *scratchpad.results()])):
+            # A number that neither the request nor a result states is one the planner made
+            # up: a small one rewrites "50 per cent of 900" as `Calculate 900 / 100 * 100.`
+            # and "3 miles to kilometres" as `Calculate 3 * 1000.` When the request writes
+            # out its own calculation, that one is worked out instead.
+            worked = work_out(request) or worked
+        if worked is not None:
             return Observation(text=worked.text)
         if self.model is None:
             raise ToolError(f"no arithmetic expression in the task {task!r}")

@@ -10,24 +10,20 @@ step's task ("Find the length of the Nile."), or it states a number that no resu
 request, holds. Such an answer is never better than the facts found, so the tool answers
 with the sentence of the results that best matches the request instead, quoted verbatim
 under its title as the search tools quote passages.
+
+A comparison's answer is a verdict, "W has more employees: 61626, against 29,224 for L.", and
+a small planner tends to name as W the entity the request names first, whatever the values
+say. The values it quotes are the results', so a verdict they contradict is turned round.
 """
 
 import re
 from collections.abc import Iterator
 
 from schemas.trajectory import Scratchpad
+from tools.arithmetic import numbers_in
 from tools.base import Observation, Tool, ToolError
 
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-# results spell small numbers out ("two small moons"); an answer may write them as digits
-_SPELLED = {
-    w: str(n)
-    for n, w in enumerate(
-        ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"), 1
-    )
-}
-_WORD = re.compile(r"[a-z]+")
 
 
 class FinalAnswer(Tool):
@@ -44,7 +40,7 @@ class FinalAnswer(Tool):
             raise ToolError("the answer is empty")
         if holds_nothing(request, answer, scratchpad):
             answer = best_sentence(request, scratchpad) or answer
-        return Observation(text=answer, final=True)
+        return Observation(text=turned_round(answer), final=True)
 
 
 def holds_nothing(request: str, answer: str, scratchpad: Scratchpad) -> bool:
@@ -53,13 +49,46 @@ def holds_nothing(request: str, answer: str, scratchpad: Scratchpad) -> bool:
     steps = scratchpad.steps
     if answer.casefold() in {s.plan.task.strip().casefold() for s in steps}:
         return True
-    known = _numbers(" ".join([request, *(s.observation for s in steps if not s.error)]))
-    return not _numbers(answer) <= known
+    return not numbers_in(answer) <= numbers_in(" ".join([request, *scratchpad.results()]))
 
 
-def _numbers(text: str) -> set[str]:
-    spelled = {_SPELLED[w] for w in _WORD.findall(text.lower()) if w in _SPELLED}
-    return spelled | {n.replace(",", "") for n in _NUMBER.findall(text)}
+_GROUPED = r"\d[\d,]*(?:\.\d+)?"
+_VERDICT = re.compile(
+    rf"(?P<w>.+?) (?P<claim>(?:has|have|is|are|expects?) (?P<word>[a-z]+)[^:]*: \D*?)"
+    rf"(?P<x>{_GROUPED})(?P<between>\D*?), against (?P<y>{_GROUPED})(?P<after>\D*?) for "
+    rf"(?P<l>.+?)(?P<end>[.!]?)"
+)
+_HIGHER_WINS = {"more", "higher", "longer", "taller", "larger", "bigger", "greater"}
+_LOWER_WINS = {"fewer", "less", "lower", "shorter", "smaller"}
+_YEARS_WIN = {"older": False, "younger": True}  # founded or born in: the earlier is older
+
+
+def turned_round(answer: str) -> str:
+    """`answer`, with a comparison's verdict that its own values contradict turned round:
+    the winner and the loser swap places, each with its value."""
+    verdict = _VERDICT.fullmatch(answer)
+    if verdict is None:
+        return answer
+    x, y = (float(verdict[v].replace(",", "")) for v in "xy")
+    word = verdict["word"]
+    if word in _YEARS_WIN and " in " in verdict["claim"]:
+        higher_wins = _YEARS_WIN[word]
+    elif word in _HIGHER_WINS | _LOWER_WINS:
+        higher_wins = word in _HIGHER_WINS
+    else:
+        return answer
+    if x == y or (x > y) == higher_wins:
+        return answer
+    loser, winner = verdict["l"], verdict["w"]
+    return (
+        f"{loser[:1].upper()}{loser[1:]} {verdict['claim']}{verdict['y']}{verdict['between']}, "
+        f"against {verdict['x']}{verdict['after']} for {_mid_sentence(winner)}{verdict['end']}"
+    )
+
+
+def _mid_sentence(name: str) -> str:
+    """A name that began the sentence, as it reads inside one ("The Nile" → "the Nile")."""
+    return "the" + name[3:] if name.startswith("The ") else name
 
 
 def best_sentence(request: str, scratchpad: Scratchpad) -> str | None:
@@ -78,10 +107,8 @@ def best_sentence(request: str, scratchpad: Scratchpad) -> str | None:
 def _sentences(scratchpad: Scratchpad) -> Iterator[str]:
     """Every sentence of the results, under the title its passage is quoted with (search
     results are `Title: text` lines; other results have no title)."""
-    for step in scratchpad.steps:
-        if step.error:
-            continue
-        for line in step.observation.splitlines():
+    for result in scratchpad.results():
+        for line in result.splitlines():
             title, sep, text = line.partition(": ")
             if not sep or len(title) > 80:
                 title, text = "", line
