@@ -169,14 +169,14 @@ _SPELLED = {
         ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"), 1
     )
 }
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+NUMBER = r"\d[\d,]*(?:\.\d+)?"  # as prose writes one: "1,250", "3.5"
 _WORD = re.compile(r"[a-z]+")
 
 
 def numbers_in(text: str) -> set[str]:
     """The numbers `text` states, as digits without grouping ("1,250" and "1250" are one)."""
     spelled = {_SPELLED[w] for w in _WORD.findall(text.lower()) if w in _SPELLED}
-    return spelled | {n.replace(",", "") for n in _NUMBER.findall(text)}
+    return spelled | {n.replace(",", "") for n in re.findall(NUMBER, text)}
 
 
 def _values(candidate: str) -> list[str]:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 
 from schemas.trajectory import Scratchpad
-from tools.arithmetic import numbers_in
+from tools.arithmetic import NUMBER, numbers_in
 from tools.base import Observation, Tool, ToolError
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
@@ -52,10 +52,9 @@ def holds_nothing(request: str, answer: str, scratchpad: Scratchpad) -> bool:
     return not numbers_in(answer) <= numbers_in(" ".join([request, *scratchpad.results()]))
 
 
-_GROUPED = r"\d[\d,]*(?:\.\d+)?"
 _VERDICT = re.compile(
     rf"(?P<w>.+?) (?P<claim>(?:has|have|is|are|expects?) (?P<word>[a-z]+)[^:]*: \D*?)"
-    rf"(?P<x>{_GROUPED})(?P<between>\D*?), against (?P<y>{_GROUPED})(?P<after>\D*?) for "
+    rf"(?P<x>{NUMBER})(?P<between>\D*?), against (?P<y>{NUMBER})(?P<after>\D*?) for "
     rf"(?P<l>.+?)(?P<end>[.!]?)"
 )
 _HIGHER_WINS = {"more", "higher", "longer", "taller", "larger", "bigger", "greater"}
