@@ -37,7 +37,8 @@ class ToolCallerConfig(BaseModel):
     replay_fraction: float = Field(0.5, ge=0.0, description="replayed per new example")
     val_fraction: float = Field(0.1, gt=0.0, lt=1.0)
     seed: int = 0
-    # finetune.config.TrainConfig settings (base, lora, learning_rate, epochs, max_steps, …)
+    # finetune.config.TrainConfig settings (base, lora, learning_rate, epochs, max_steps, …),
+    # over the CPU recipe with three epochs on the top 15 layers
     train: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -68,10 +69,13 @@ def write_examples(config: ToolCallerConfig) -> ToolCallerData:
 
 def train_tool_caller(config: ToolCallerConfig, console: Console | None = None) -> ToolCallerResult:
     """Write the examples, then train the adapter on them (train/adapter)."""
-    from finetune.config import TrainConfig
+    from finetune.config import CPU_RECIPE, TrainConfig, under
 
     data = write_examples(config)
-    given = {"seed": config.seed, **config.train, "dataset": data.folder,
+    # three passes on the top 15 layers: held-out argument accuracy 0.66 against 0.33 with
+    # TrainConfig's defaults (18 optimizer steps on 162 calls), in half the time
+    recipe = under(CPU_RECIPE, {"epochs": 3.0, "lora": {"top_layers": 15}})
+    given = {"seed": config.seed, **under(recipe, config.train), "dataset": data.folder,
              "out": config.out / TRAIN_RUN}  # fmt: skip
     settings = load_settings(TrainConfig, None, given, "tool-caller training settings")
     return ToolCallerResult(data=data, training=train(settings, console=console))

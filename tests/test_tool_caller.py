@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from finetune.config import RUN_FILE
 from finetune.tool_caller import ToolCallerConfig, write_examples
 from finetune.trial_and_error import CALLS, EPISODES, Episode, ExploreConfig, ExploredCall, explore
 from schemas.dataset import SFTExample
@@ -97,6 +98,9 @@ def test_a_trained_tool_caller_serves_calls_as_an_adapter_of_its_base(
     )  # fmt: skip
     result = train_tool_caller(config)
     assert result.training.steps == 2 and result.data.new_examples == 8
+    run = json.loads((result.training.adapter / RUN_FILE).read_text())
+    assert run["learning_rate"] == 1e-3 and run["lora"]["top_layers"] == 15  # the CPU recipe
+    assert run["lora"]["r"] == 4 and run["batch_size"] == 2  # under the caller's settings
     gguf = export_lora(result.training.adapter, tmp_path / "tool_caller.gguf").path
     model = AdaptedChatModel(bundled_path, n_ctx=1024, n_threads=1, adapters={"tool_caller": gguf})
     cases = make_cases(build_world(2), 2, "heldout", ["calculate", "send_email"])

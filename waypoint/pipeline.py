@@ -109,19 +109,6 @@ class PipelineConfig(BaseModel):
         return self
 
 
-# Under the user's `finetune` settings: what fits a 135M planner into the half hour on two CPU
-# cores (~120 training tokens/s uncontended). Packed rows of whole trajectories, one row per
-# optimizer step, and a high LoRA rate make one pass count; LoRA dropout costs ~18% of a CPU
-# step and a single pass over fresh data does not overfit, so it is off.
-CPU_TRAINING = {
-    "epochs": 1.0,
-    "learning_rate": 1e-3,
-    "batch_size": 1,
-    "grad_accum": 1,
-    "lora": {"dropout": 0.0},
-}
-
-
 def gguf_base(base: str) -> Path | None:
     """The GGUF file a base names (the bundled model, or a .gguf path), else None."""
     if base == BUNDLED_NAME:
@@ -276,14 +263,13 @@ class Pipeline:
         return result.model_dump(mode="json", exclude={"losses"})
 
     def training_settings(self) -> dict[str, Any]:
-        """CPU_TRAINING under the config's `finetune` settings, and the pipeline's own."""
+        """The CPU recipe under the config's `finetune` settings, and the pipeline's own."""
+        from finetune.config import CPU_RECIPE, under
         from finetune.simulation import DATASET
 
-        dataset, own = self.sim / DATASET, self.config.finetune
+        dataset = self.sim / DATASET
         return {
-            **CPU_TRAINING,
-            **own,
-            "lora": {**CPU_TRAINING["lora"], **own.get("lora", {})},  # one LoRA knob keeps the rest
+            **under(CPU_RECIPE, self.config.finetune),
             "dataset": str(dataset / "train.jsonl"),
             "eval_dataset": str(dataset / "validation.jsonl"),
             "out": str(self.out / TRAIN),
