@@ -115,6 +115,9 @@ def test_calculate_uses_the_expression_written_in_the_task():
             "2 square kilometres = 2000000 square metres",
         ),
         ("Calculate 50% of 900.", "50 / 100 * 900 = 450"),
+        ("How many seconds are there in 3 hours?", "3 hours = 10800 seconds"),
+        ("How many square metres are in 2 hectares", "2 hectares = 20000 square metres"),
+        ("How many days are 6 weeks?", "6 weeks = 42 days"),
     ],
 )
 def test_calculate_converts_units_and_takes_percentages_without_a_model(task, observation):
@@ -127,6 +130,8 @@ def test_calculate_converts_units_and_takes_percentages_without_a_model(task, ob
         "Convert 3 kilograms to metres",
         "Find the population of Rome in 2024",
         "Convert 3 apples to pears",
+        "How many times does 38 go into 3420?",
+        "How many people live in 3 cities?",
     ],
 )
 def test_what_is_not_a_conversion_is_left_to_the_model(task):

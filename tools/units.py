@@ -1,5 +1,5 @@
-"""Units of measurement: a conversion written in plain text ("Convert 408 months to years"),
-found and computed with pint's unit registry."""
+"""Units of measurement: a conversion written in plain text ("Convert 408 months to years",
+"How many seconds are there in 3 hours?"), found and computed with pint's unit registry."""
 
 import re
 from functools import cache
@@ -7,10 +7,16 @@ from typing import NamedTuple
 
 from tools.arithmetic import THOUSANDS
 
-# "<number> <unit> to|in|into <unit>", each unit one or two words ("square metres")
+_NUMBER = r"(?P<value>\d[\d,]*(?:\.\d+)?)"
+_UNIT = r"[a-z]+(?: [a-z]+)?"  # one or two words ("square metres")
+# "<number> <unit> to|in|into <unit>"
 _CONVERSION = re.compile(
-    r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s+([a-z]+(?: [a-z]+)?)\s+(?:to|in|into)\s+"
-    r"([a-z]+(?: [a-z]+)?)",
+    rf"(?<![\w.]){_NUMBER}\s+(?P<unit>{_UNIT})\s+(?:to|in|into)\s+(?P<to>{_UNIT})", re.IGNORECASE
+)
+# "how many <unit> (are) (there) (in) <number> <unit>"
+_HOW_MANY = re.compile(
+    rf"\bhow many\s+(?P<to>[a-z]+(?: (?!are\b|is\b|there\b|in\b)[a-z]+)?)\s+(?:(?:are|is)\s+)?"
+    rf"(?:there\s+)?(?:in\s+)?{_NUMBER}\s+(?P<unit>{_UNIT})",
     re.IGNORECASE,
 )
 
@@ -38,10 +44,14 @@ def find_conversion(text: str) -> Conversion | None:
     before "metres"); a pair pint does not know, or cannot convert, is no conversion."""
     import pint
 
-    for match in _CONVERSION.finditer(text):
-        value = float(THOUSANDS.sub("", match[1]))
-        for unit in _names(match[2], last=True):
-            for to in _names(match[3], last=False):
+    asked = sorted(
+        (m for pattern in (_CONVERSION, _HOW_MANY) for m in pattern.finditer(text)),
+        key=lambda m: m.start(),
+    )
+    for match in asked:
+        value = float(THOUSANDS.sub("", match["value"]))
+        for unit in _names(match["unit"], last=True):
+            for to in _names(match["to"], last=False):
                 try:
                     return Conversion(value, unit, to, convert(value, unit, to))
                 except (pint.errors.PintError, ValueError, AttributeError):
