@@ -5,9 +5,9 @@ import re
 from functools import cache
 from typing import NamedTuple
 
-from tools.arithmetic import THOUSANDS
+from tools.arithmetic import NUMBER, THOUSANDS
 
-_NUMBER = r"(?P<value>\d[\d,]*(?:\.\d+)?)"
+_NUMBER = rf"(?P<value>{NUMBER})"
 _UNIT = r"[a-z]+(?: [a-z]+)?"  # one or two words ("square metres")
 # "<number> <unit> to|in|into <unit>"
 _CONVERSION = re.compile(
