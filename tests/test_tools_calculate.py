@@ -156,6 +156,13 @@ def test_a_task_with_a_made_up_number_gives_way_to_the_request_s_calculation(
     assert Calculate().run(request_text, task, Scratchpad()).text == observation
 
 
+def test_a_factor_the_request_does_not_state_stays_when_it_gives_the_request_s_value():
+    observation = Calculate().run(
+        "Convert 408 months to years.", "Calculate 408 / 12.", Scratchpad()
+    )
+    assert observation.text == "408 / 12 = 34"
+
+
 def test_numbers_from_the_request_or_the_results_are_not_made_up():
     # 2050 is the request's and 1964 a result's; the request writes out no calculation
     tower = searched("Find Dope Gipekaru.", "Dope Gipekaru (born 1964) is a teacher.")

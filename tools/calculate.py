@@ -49,11 +49,14 @@ class Calculate(ArgumentTool):
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
         worked = work_out(task)
         if not numbers_in(task) <= numbers_in(" ".join([request, *scratchpad.results()])):
-            # A number that neither the request nor a result states is one the planner made
-            # up: a small one rewrites "50 per cent of 900" as `Calculate 900 / 100 * 100.`
-            # and "3 miles to kilometres" as `Calculate 3 * 1000.` When the request writes
-            # out its own calculation, that one is worked out instead.
-            worked = work_out(request) or worked
+            # A number that neither the request nor a result states may be one the planner
+            # made up: a small one rewrites "50 per cent of 900" as `Calculate 900 / 100 *
+            # 100.` and "3 miles to kilometres" as `Calculate 3 * 1000.` When the request
+            # writes out its own calculation and gets another value, that one is worked out
+            # instead; a known factor (`Calculate 408 / 12.` for months) stays as planned.
+            asked = work_out(request)
+            if asked is not None and (worked is None or worked.value != asked.value):
+                worked = asked
         if worked is not None:
             return Observation(text=worked.text)
         if self.model is None:
