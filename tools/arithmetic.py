@@ -16,6 +16,7 @@ from typing import Any
 
 from simpleeval import InvalidExpression, SimpleEval
 
+from schemas.trajectory import Scratchpad
 from tools.base import ToolError
 
 Number = int | float
@@ -177,6 +178,11 @@ def numbers_in(text: str) -> set[str]:
     """The numbers `text` states, as digits without grouping ("1,250" and "1250" are one)."""
     spelled = {_SPELLED[w] for w in _WORD.findall(text.lower()) if w in _SPELLED}
     return spelled | {n.replace(",", "") for n in re.findall(NUMBER, text)}
+
+
+def known_numbers(request: str, scratchpad: Scratchpad) -> set[str]:
+    """The numbers a run has seen: the request's and its results'."""
+    return numbers_in(" ".join([request, *scratchpad.results()]))
 
 
 def _values(candidate: str) -> list[str]:

@@ -2,11 +2,11 @@
 
 The expression is the one written out in the task when there is exactly one ("What is
 17 * 23?", "15% of 80"), and a unit conversion written out ("Convert 408 months to years")
-is computed with pint; when the task has a number the run never saw, the request's own
-calculation is taken instead, if it writes one out. Otherwise the tool asks its model for
-an expression, under a grammar that admits only arithmetic characters, with the earlier
-results as context (the numbers usually come from there). Either way the text goes to
-`tools.arithmetic.evaluate`, never to eval/exec.
+is computed with pint; when the task has a number the run never saw and the request writes
+out a calculation of another value, the request's is taken instead. Otherwise the tool asks
+its model for an expression, under a grammar that admits only arithmetic characters, with
+the earlier results as context (the numbers usually come from there). Either way the text
+goes to `tools.arithmetic.evaluate`, never to eval/exec.
 """
 
 from typing import NamedTuple, Self
@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools import prompts
-from tools.arithmetic import FUNCTIONS, evaluate, find_expression, format_number, numbers_in
+from tools.arithmetic import (
+    FUNCTIONS,
+    evaluate,
+    find_expression,
+    format_number,
+    known_numbers,
+    numbers_in,
+)
 from tools.base import Observation, ToolError
 from tools.context import ToolContext
 from tools.function_calling import ArgumentTool
@@ -48,7 +55,7 @@ class Calculate(ArgumentTool):
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
         worked = work_out(task)
-        if not numbers_in(task) <= numbers_in(" ".join([request, *scratchpad.results()])):
+        if not numbers_in(task) <= known_numbers(request, scratchpad):
             # A number that neither the request nor a result states may be one the planner
             # made up: a small one rewrites "50 per cent of 900" as `Calculate 900 / 100 *
             # 100.` and "3 miles to kilometres" as `Calculate 3 * 1000.` When the request

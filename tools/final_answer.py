@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 
 from schemas.trajectory import Scratchpad
-from tools.arithmetic import NUMBER, numbers_in
+from tools.arithmetic import NUMBER, known_numbers, numbers_in
 from tools.base import Observation, Tool, ToolError
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
@@ -49,7 +49,7 @@ def holds_nothing(request: str, answer: str, scratchpad: Scratchpad) -> bool:
     steps = scratchpad.steps
     if answer.casefold() in {s.plan.task.strip().casefold() for s in steps}:
         return True
-    return not numbers_in(answer) <= numbers_in(" ".join([request, *scratchpad.results()]))
+    return not numbers_in(answer) <= known_numbers(request, scratchpad)
 
 
 _VERDICT = re.compile(
