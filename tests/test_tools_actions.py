@@ -124,6 +124,23 @@ def test_an_answer_that_states_what_the_results_hold_is_kept(answer):
     assert observation.text == answer
 
 
+FAIR = "Nudremeza Fair: On 2027-03-22, Nifishegi hosts the Nudremeza Fair. About 9,000 come."
+
+
+@pytest.mark.parametrize(
+    ("answer", "kept"),
+    [
+        ("The date of the Nudremeza Fair is 2027.", False),  # a date cut to its year
+        ("The Nudremeza Fair is on 2027-03-22.", True),
+    ],
+)
+def test_a_date_is_one_value(answer, kept):
+    request = "When is the Nudremeza Fair?"
+    observation = FinalAnswer().run(request, answer, searched("Find the date.", FAIR))
+    quoted = "Nudremeza Fair: On 2027-03-22, Nifishegi hosts the Nudremeza Fair."
+    assert observation.text == (answer if kept else quoted)
+
+
 RESULTS = (
     "Drafitritro: The city of Drafitritro (population 774139) was founded in 1754.\n"
     "Rilutrena: The city of Rilutrena (population 948,355) was founded in 1508.\n"

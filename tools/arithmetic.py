@@ -175,9 +175,12 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def numbers_in(text: str) -> set[str]:
-    """The numbers `text` states, as digits without grouping ("1,250" and "1250" are one)."""
+    """The numbers `text` states, as digits without grouping ("1,250" and "1250" are one). A
+    date ("2027-03-22") is one value: its year alone is not a number the text states."""
+    dates = set(_ISO_DATE.findall(text))
+    text = _ISO_DATE.sub(" ", text)
     spelled = {_SPELLED[w] for w in _WORD.findall(text.lower()) if w in _SPELLED}
-    return spelled | {n.replace(",", "") for n in re.findall(NUMBER, text)}
+    return dates | spelled | {n.replace(",", "") for n in re.findall(NUMBER, text)}
 
 
 def known_numbers(request: str, scratchpad: Scratchpad) -> set[str]:

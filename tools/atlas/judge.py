@@ -4,12 +4,14 @@ It rates against the request's gold solution, in any order the planner chooses: 
 that does what a still-open gold step needs (searches the entity it names, computes its
 result, asks the user about its topic, sends to its address, books its date, gives the
 right answer) scores 5 on task and tool; a step with a needed tool but the wrong task
-scores task 2 / tool 4; an unneeded or repeated step scores 2 / 2. Results are 5 when they
-hold what the gold step needed, 2 when not, 1 when the tool failed. The answer is 5 when it
-gives the gold answer (a comparison's winner before the loser) after the steps that
-establish it, 3 when it is right but guessed before them, 1 when wrong; for actions, 5 when
-the action was carried out as asked, else 2. Ratings use `schemas.rating`, like the LLM
-judge.
+scores task 2 / tool 4; an unneeded or repeated step scores 2 / 2. A calculate step whose
+result is a needed value, worked out by the calculator from the request in place of a wrong
+task, scores task 2 and establishes the value. Results are 5 when they hold what the gold
+step needed, 2 when not, 1 when the tool failed. The answer is 5 when it gives the gold
+answer (a comparison's winner before the loser; "-741" does not give 741) after the steps
+that establish it, 3 when it is right but guessed before them, 1 when wrong; for actions, 5
+when the action was carried out as asked, else 2. Ratings use `schemas.rating`, like the
+LLM judge.
 """
 
 import re
@@ -34,9 +36,11 @@ def normalize(text: str) -> str:
 
 
 def mentions(text: str, needle: str) -> int:
-    """Where `needle` stands in `text` as whole words (numbers never inside other numbers),
-    or -1."""
-    found = re.search(rf"(?<![\w.]){re.escape(normalize(needle))}(?![\w])", normalize(text))
+    """Where `needle` stands in `text` as whole words (numbers never inside other numbers,
+    and a number never as the absolute value of a negative one: "-741" is not "741"), or -1."""
+    signed = r"(?<!(?<!\w)-)" if needle[:1].isdigit() else ""
+    pattern = rf"(?<![\w.]){signed}{re.escape(normalize(needle))}(?![\w])"
+    found = re.search(pattern, normalize(text))
     return found.start() if found else -1
 
 
@@ -111,6 +115,15 @@ class AtlasJudge:
                 result=_result(gold, step),
             )
         result = _failed(step) or Rating(explanation="a result the request does not need", score=3)
+        if worked := _worked_out(step, open_steps):
+            # the calculator computed the request's own calculation in place of the task's
+            # (tools.calculate): the result is established, the task was still wrong
+            open_steps.remove(worked)
+            return StepRating(
+                task=Rating(explanation=f"the task misses what is needed: {worked.key}", score=2),
+                tool=Rating(explanation=f"{tool} is the right tool for it", score=5),
+                result=Rating(explanation=f"the tool worked out {worked.key}", score=5),
+            )
         if any(g.tool == tool for g in open_steps):
             needed = next(g for g in open_steps if g.tool == tool)
             return StepRating(
@@ -158,6 +171,17 @@ def _failed(step: Step) -> Rating | None:
     if step.error is None:
         return None
     return Rating(explanation=f"the tool failed: {step.error}"[:300], score=1)
+
+
+def _worked_out(step: Step, open_steps: list[GoldStep]) -> GoldStep | None:
+    """The open calculation whose value a calculate step's result states as its outcome
+    ("431 days = 10344 hours" → 10344), whatever its task said."""
+    if step.plan.tool != "calculate" or step.error is not None or " = " not in step.observation:
+        return None
+    outcome = step.observation.rpartition(" = ")[2]
+    return next(
+        (g for g in open_steps if g.tool == "calculate" and mentions(outcome, g.key) == 0), None
+    )
 
 
 def _result(gold: GoldStep, step: Step) -> Rating:
