@@ -126,7 +126,7 @@ def test_the_last_step_can_only_end_the_run():
         [plan("calculate", "1 + 1"), plan("calculate", "2 + 2"), plan("final_answer", "4")],
         max_steps=3,
     )
-    t = agent.run("Keep adding")
+    t = agent.run("Keep adding 1 and 2")
     assert t.status == "answered" and t.answer == "4"
     last = model.schemas[-1]["properties"]["tool"]
     assert last.get("enum", [last.get("const")]) == ["final_answer"]
@@ -138,7 +138,8 @@ def test_running_out_of_steps_is_incomplete_never_an_answer():
         [plan("calculate", "1 + 1"), plan("calculate", "2 + 2"), plan("final_answer", " ")],
         max_steps=3,
     )
-    t = agent.run("Keep adding")  # the last step's answer is empty: the final tool refuses it
+    # the last step's answer is empty: the final tool refuses it
+    t = agent.run("Keep adding 1 and 2")
     assert t.status == "incomplete" and t.answer is None
     assert len(t.steps) == 3 and "3 steps" in t.reason and t.steps[-1].error
     assert "answered" not in events and events[-1] == "run_finished"
@@ -163,7 +164,7 @@ def test_a_failing_tool_becomes_an_observation_and_the_loop_goes_on(error, shown
 def test_a_planner_failure_ends_the_run_as_failed_keeping_the_steps():
     cut_off = CompletionError("cut off by max_tokens")
     agent, _, events = make_agent([plan("calculate", "2 * 3"), cut_off])
-    t = agent.run("Compute")
+    t = agent.run("Compute 2 * 3")
     assert t.status == "failed" and "step 2" in t.reason and "cut off" in t.reason
     assert len(t.steps) == 1 and events[-1] == "run_finished"
 
@@ -173,7 +174,7 @@ def test_ctrl_c_keeps_the_finished_steps():
         [plan("calculate", "2 * 3"), plan("boom", "wait")], extra=[Boom(KeyboardInterrupt())]
     )
     with pytest.raises(RunInterrupted) as caught:
-        agent.chat("Compute, then wait")
+        agent.chat("Compute 2 * 3, then wait")
     t = caught.value.trajectory
     assert [s.observation for s in t.steps] == ["2 * 3 = 6"]
     assert t.status == "incomplete" and "interrupted" in t.reason
@@ -182,7 +183,7 @@ def test_ctrl_c_keeps_the_finished_steps():
 
 def test_a_final_observation_ends_the_run_whatever_the_tool_is_called():
     agent, _, _ = make_agent([plan("calculate", "1 + 2"), plan("wrap_up", "end")], extra=[Finish()])
-    t = agent.run("Add and stop")
+    t = agent.run("Add 1 + 2 and stop")
     assert t.status == "answered" and t.answer == "done after 1 steps"
 
 

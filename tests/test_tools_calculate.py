@@ -118,6 +118,7 @@ def test_calculate_uses_the_expression_written_in_the_task():
         ("How many seconds are there in 3 hours?", "3 hours = 10800 seconds"),
         ("How many square metres are in 2 hectares", "2 hectares = 20000 square metres"),
         ("How many days are 6 weeks?", "6 weeks = 42 days"),
+        ("How many minutes are in an hour?", "1 hour = 60 minutes"),
     ],
 )
 def test_calculate_converts_units_and_takes_percentages_without_a_model(task, observation):
@@ -177,4 +178,31 @@ def test_numbers_from_the_request_or_the_results_are_not_made_up():
 
 def test_calculate_without_a_model_says_what_is_missing():
     with pytest.raises(ToolError, match="no arithmetic expression"):
-        Calculate().run("How old is the tower?", "Subtract the year built from 2024", Scratchpad())
+        Calculate().run(
+            "How old is the tower in 2024?", "Subtract the year built from 2024", Scratchpad()
+        )
+
+
+class _NoModel:
+    def __getattr__(self, name):
+        raise AssertionError(f"the model was used ({name}) for a calculation with no numbers")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task"),
+    [
+        ("What is the speed of light in a vacuum?", "Calculate 2 * 2."),  # numbers made up
+        ("How far is the Moon from Earth on average?", "Find the average distance of the Moon."),
+    ],
+)
+def test_a_calculation_needs_a_number_the_run_has_seen(request_text, task):
+    with pytest.raises(ToolError, match="find the numbers first"):
+        Calculate(_NoModel()).run(request_text, task, Scratchpad())
+
+
+def test_a_constant_the_request_implies_is_worked_out():
+    # "a day" is one day: the request's own conversion backs the planner's factors
+    observation = Calculate().run(
+        "How many seconds are there in a day?", "Calculate 24 * 60 * 60.", Scratchpad()
+    )
+    assert observation.text == "24 * 60 * 60 = 86400"

@@ -3,10 +3,12 @@
 The expression is the one written out in the task when there is exactly one ("What is
 17 * 23?", "15% of 80"), and a unit conversion written out ("Convert 408 months to years")
 is computed with pint; when the task has a number the run never saw and the request writes
-out a calculation of another value, the request's is taken instead. Otherwise the tool asks
-its model for an expression, under a grammar that admits only arithmetic characters, with
-the earlier results as context (the numbers usually come from there). Either way the text
-goes to `tools.arithmetic.evaluate`, never to eval/exec.
+out a calculation of another value, the request's is taken instead. A task whose numbers
+the run never saw, where the request has no calculation to fall back on, is refused: the
+planner has to find its numbers first. Otherwise the tool asks its model for an expression,
+under a grammar that admits only arithmetic characters, with the earlier results as context
+(the numbers come from there). Either way the text goes to `tools.arithmetic.evaluate`,
+never to eval/exec.
 """
 
 from typing import NamedTuple, Self
@@ -54,16 +56,22 @@ class Calculate(ArgumentTool):
         return cls(context.model)
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
-        worked = work_out(task)
-        if not numbers_in(task) <= known_numbers(request, scratchpad):
-            # A number that neither the request nor a result states may be one the planner
-            # made up: a small one rewrites "50 per cent of 900" as `Calculate 900 / 100 *
-            # 100.` and "3 miles to kilometres" as `Calculate 3 * 1000.` When the request
-            # writes out its own calculation and gets another value, that one is worked out
-            # instead; a known factor (`Calculate 408 / 12.` for months) stays as planned.
-            asked = work_out(request)
-            if asked is not None and (worked is None or worked.value != asked.value):
-                worked = asked
+        worked, stated, known = work_out(task), numbers_in(task), known_numbers(request, scratchpad)
+        # A number that neither the request nor a result states may be one the planner made
+        # up: a small one rewrites "50 per cent of 900" as `Calculate 900 / 100 * 100.` and
+        # "3 miles to kilometres" as `Calculate 3 * 1000.` When the request writes out its
+        # own calculation and gets another value, that one is worked out instead; a known
+        # factor (`Calculate 408 / 12.` for months) stays as planned.
+        asked = work_out(request) if not stated <= known else None
+        if asked is not None and (worked is None or worked.value != asked.value):
+            worked = asked
+        made_up = bool(stated) and not stated & known  # "the speed of light" as `Calculate 2 * 2.`
+        from_nothing = worked is None and not known  # a model would make the numbers up
+        if asked is None and (made_up or from_nothing):
+            raise ToolError(
+                "the task uses no number that the request or a result states: "
+                "find the numbers first"
+            )
         if worked is not None:
             return Observation(text=worked.text)
         if self.model is None:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from tools.arithmetic import NUMBER, THOUSANDS
 
-_NUMBER = rf"(?P<value>{NUMBER})"
+_NUMBER = rf"(?P<value>{NUMBER}|an?\b|one\b)"  # "how many seconds in a day"
 _UNIT = r"[a-z]+(?: [a-z]+)?"  # one or two words ("square metres")
 # "<number> <unit> to|in|into <unit>"
 _CONVERSION = re.compile(
@@ -19,6 +19,9 @@ _HOW_MANY = re.compile(
     rf"(?:there\s+)?(?:in\s+)?{_NUMBER}\s+(?P<unit>{_UNIT})",
     re.IGNORECASE,
 )
+
+
+_ONE = {"a": "1", "an": "1", "one": "1"}
 
 
 class Conversion(NamedTuple):
@@ -49,7 +52,7 @@ def find_conversion(text: str) -> Conversion | None:
         key=lambda m: m.start(),
     )
     for match in asked:
-        value = float(THOUSANDS.sub("", match["value"]))
+        value = float(_ONE.get(match["value"].lower(), THOUSANDS.sub("", match["value"])))
         for unit in _names(match["unit"], last=True):
             for to in _names(match["to"], last=False):
                 try:
