@@ -21,9 +21,6 @@ _HOW_MANY = re.compile(
 )
 
 
-_ONE = {"a": "1", "an": "1", "one": "1"}
-
-
 class Conversion(NamedTuple):
     value: float
     unit: str
@@ -52,7 +49,8 @@ def find_conversion(text: str) -> Conversion | None:
         key=lambda m: m.start(),
     )
     for match in asked:
-        value = float(_ONE.get(match["value"].lower(), THOUSANDS.sub("", match["value"])))
+        word = match["value"].isalpha()  # "a", "an" or "one"
+        value = 1.0 if word else float(THOUSANDS.sub("", match["value"]))
         for unit in _names(match["unit"], last=True):
             for to in _names(match["to"], last=False):
                 try:
