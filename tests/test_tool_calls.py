@@ -2,8 +2,10 @@
 executed tool did (files read back, values, the MCP server's answer)."""
 
 import datetime as dt
+import re
 
 import pytest
+from num2words import num2words
 
 from tools.atlas.world import build_world
 from tools.calls.cases import TOOLS, make_cases
@@ -40,6 +42,19 @@ def test_every_case_is_carried_out_by_its_own_call(world, tmp_path):
             observation = tools[case.tool].execute(parse_call(tools[case.tool], case.call))
             assert case.intent.judge(observation.text).ok, (case.task, observation.text)
             assert all(key.lower() in case.task.lower() for key in case.keys), case.task
+
+
+def test_a_calculation_states_its_numbers_where_the_caller_sees_them(world):
+    """Every operand of the gold expression is in the request, the task or an earlier result,
+    as digits or in words: a case whose numbers are nowhere cannot be called right."""
+    cases = make_cases(world, 90, "all", ["calculate"])
+    assert any(case.scratchpad.steps for case in cases)  # "Add up the population of the two"
+    for case in cases:
+        seen = " ".join((case.request, case.task, case.scratchpad.render())).replace(",", "")
+        for number in re.findall(r"\d+", case.call["expression"]):
+            implied = number in {"2", "100"}  # "twice", "half", "squared", "percent"
+            written = num2words(int(number)) in seen.lower()
+            assert implied or written or number in seen, (case.task, case.call)
 
 
 def test_an_email_is_judged_by_the_message_written(tmp_path):

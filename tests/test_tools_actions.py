@@ -8,11 +8,13 @@ import email.policy
 import pytest
 from conftest import searched
 
+from models.matcher import acceptor
+from models.structured import grammar_for
 from schemas.trajectory import Scratchpad
 from tools.ask_user import AskUser
 from tools.base import ToolError
 from tools.context import ToolContext
-from tools.create_event import CreateEvent
+from tools.create_event import CreateEvent, Event
 from tools.files import write_new
 from tools.final_answer import FinalAnswer
 from tools.ics import event_ics
@@ -75,6 +77,22 @@ def test_create_event_derives_the_event_when_the_task_does_not_say_it(chat_model
     date, time = observation.text.split(" on ", 1)[1].split(" at ")[:2]
     assert f"DTSTART:{date.replace('-', '')}T{time[:5].replace(':', '')}00" in ics
     assert str(path) in observation.text  # what the observation reports is what the file holds
+
+
+def test_an_event_time_written_with_am_or_pm_is_kept_on_a_24_hour_clock(vocab):
+    """The argument grammar lets a tool caller copy the time as the task writes it; the event
+    starts at that time on a 24-hour clock."""
+    accepts = acceptor(vocab, grammar_for(Event))
+    call = (
+        '{"title":"Vora Summit","date":"2027-05-14","start_time":"%s",'
+        '"duration_minutes":60,"location":""}'
+    )
+    written = {"6:30 pm": "18:30", "6pm": "18:00", "12 am": "00:00", "12:15pm": "12:15",
+               "9:05 am": "09:05", "09:05": "09:05", "23:59": "23:59"}  # fmt: skip
+    for text, clock in written.items():
+        assert accepts(call % text), text
+        assert Event.model_validate_json(call % text).start_time == clock
+    assert not any(accepts(call % text) for text in ("13 pm", "6:30", "24:00", "6:75 pm"))
 
 
 def test_final_answer_is_the_planner_s_answer():

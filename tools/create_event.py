@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from models.chat_model import ChatModel
 from schemas.errors import validation_problem
@@ -29,16 +29,28 @@ _TIME = re.compile(r"^\s*(?:at|from)\s+(?P<time>(?:[01]?[0-9]|2[0-3]):[0-5][0-9]
 _TITLE = re.compile(r"\b(?:for|called|named)\s+(?P<title>.+?)\s+on\s*$", re.I)
 _PLACE = re.compile(r"^\s*in\s+(?P<place>[^.,;]+)", re.I)
 DEFAULT_START, DEFAULT_MINUTES = "09:00", 60
+_CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+_TWELVE_HOUR = re.compile(r"(1[0-2]|0?[1-9])(:([0-5][0-9]))? ?([ap]m)")  # hour, minute, am/pm
 
 
 class Event(BaseModel):
     title: str = Field(min_length=1, max_length=100, description="what the event is")
     date: dt.date = Field(description="the day, YYYY-MM-DD")
     start_time: str = Field(
-        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="when it starts, HH:MM"
+        pattern=rf"^({_CLOCK}|{_TWELVE_HOUR.pattern})$",
+        description="when it starts, HH:MM, or as written with am/pm (6:30 pm)",
     )
     duration_minutes: int = Field(ge=5, le=1440, description="how long it lasts, in minutes")
     location: str = Field(max_length=100, description="where it takes place, or empty")
+
+    @field_validator("start_time")
+    @classmethod
+    def _on_a_24_hour_clock(cls, value: str) -> str:
+        """A small model copies "6:30 pm" from the task far more reliably than it adds 12."""
+        if (twelve := _TWELVE_HOUR.fullmatch(value)) is None:
+            return value
+        hour, _, minute, half = twelve.groups()
+        return f"{int(hour) % 12 + (12 if half == 'pm' else 0):02d}:{minute or '00'}"
 
     @property
     def start(self) -> dt.datetime:

@@ -22,7 +22,8 @@ Write a single arithmetic expression with numbers only (no units, no thousands s
 Operators: + - * / // % ** and parentheses. Functions: {functions}."""
 
 EVENT_NOTES = """
-Today is {today}. Dates are YYYY-MM-DD, times HH:MM on a 24-hour clock."""
+Today is {today}. Dates are YYYY-MM-DD; times are HH:MM on a 24-hour clock, or as the
+task writes them with am or pm."""
 
 SUMMARIZE_SYSTEM = """\
 You answer a task from the passages below and from nothing else. If the passages do not

@@ -53,23 +53,27 @@ EMAIL = Phrasings(
 )  # fmt: skip
 EVENT = Phrasings(
     "event",
-    ("Put the {title} in the calendar for {date}{time}{place}",
+    ("Put {title} in the calendar for {date}{time}{place}",
      "Add {title} to my calendar on {date}{time}{place}", "Schedule {title}: {date}{time}{place}",
-     "Save {date}{time} for {title}{place}", "Create an entry for {title}, {date}{time}{place}"),
+     "Save {date}{time} for {title}{place}", "Create an entry for {title}, {date}{time}{place}",
+     "Note {title} on {date}{time}{place}", "Enter {title}{place} in my diary: {date}{time}",
+     "I have {title} on {date}{time}{place}, add it", "Calendar: {title}, {date}{time}{place}"),
     ("Block {date}{time} in the calendar for {title}{place}",
      "Remind me of {title} on {date}{time}{place} with a calendar entry"),
 )  # fmt: skip
 DATES = Phrasings(
     "date",
     ("{month} {day}, {year}", "{day} {month} {year}", "the {nth} of {month} {year}",
-     "{month} {nth}, {year}"),
+     "{month} {nth}, {year}", "{weekday} {day} {month} {year}",
+     "{weekday} the {nth} of {month} {year}", "{day}. {month} {year}"),
     ("{weekday}, {month} {day} {year}", "{nth} {month} {year}"),
 )  # fmt: skip
 TIMES = Phrasings(
     "time",
-    ("at {h12} {ampm}", "at {hhmm}", "from {h12}:{mm} {ampm}"),
+    ("at {h12} {ampm}", "at {hhmm}", "from {h12}:{mm} {ampm}", "at {h12}{ampm}", "from {hhmm}",
+     "around {h12}:{mm} {ampm}", "by {h12} {ampm}"),
     ("starting {h12}:{mm}{ampm}",),
-)
+)  # fmt: skip
 CALCULATION = Phrasings(
     "calculation",
     ("the product of {a} and {b}|{x}*{y}", "{a} times {b}|{x}*{y}",
@@ -77,7 +81,11 @@ CALCULATION = Phrasings(
      "{p} percent of {a}|{x}*{q}/100",
      "the difference between {a} and {b}|{x}-{y}", "the average of {a} and {b}|({x}+{y})/2",
      "{a} squared|{x}**2", "twice {a}|2*{x}", "half of {a}|{x}/2",
-     "Add up the {attr} of the two|{u}+{v}", "How much larger is the first {attr}|{u}-{v}"),
+     "Add up the {attr} of the two|{u}+{v}", "How much larger is the first {attr}|{u}-{v}",
+     "subtract {b} from {a}|{x}-{y}", "take {b} from {a}|{x}-{y}",
+     "{b} subtracted from {a}|{x}-{y}", "divide {a} by {b}|{x}/{y}", "{a} plus {b}|{x}+{y}",
+     "Total the two {attr}s|{u}+{v}", "Put both {attr}s together|{u}+{v}",
+     "Sum the {attr} of both|{u}+{v}", "Subtract the second {attr} from the first|{u}-{v}"),
     ("{a} multiplied by {b}|{x}*{y}", "what {a} and {b} add up to|{x}+{y}",
      "{b} less than {a}|{x}-{y}", "Combine the two {attr}s|{u}+{v}"),
 )  # fmt: skip
@@ -150,8 +158,10 @@ def _event(world: World, rng: random.Random, split: Split, case_id: str) -> Case
         title=event.name, date=date, start_time=f"{hour:02d}:{minute:02d}" if timed else None,
         location=event.city if placed else None,
     )  # fmt: skip
+    # the time as the task writes it, without its preposition: the tool reads "4:15 pm"
+    start = _time_words(time_words, hour, minute).partition(" ")[2] if timed else "09:00"
     call = {
-        "title": event.name, "date": event.date, "start_time": intent.start_time or "09:00",
+        "title": event.name, "date": event.date, "start_time": start,
         "duration_minutes": 60, "location": intent.location or "",
     }  # fmt: skip
     return Case(
@@ -170,14 +180,12 @@ def _calculation(world: World, rng: random.Random, split: Split, case_id: str) -
     u, v = first.population, second.population
     a, b = _number_words(x, rng), _number_words(y, rng)
     task = words.format(a=a, b=b, p=p, attr="population")
+    searched = "{u}" in expression  # the numbers are in the two cities' articles
     expression = expression.format(x=x, y=y, q=p, u=u, v=v)
     value = evaluate(expression)
     keys = [w for w, field in ((a, "{a}"), (b, "{b}"), ("population", "{attr}")) if field in words]
-    scratchpad = Scratchpad()
-    request = sentence(task) + "?"
-    if "{u}" in expression:
-        scratchpad = _searched(first, second)
-        request = f"What do {first.name} and {second.name} have in population together?"
+    scratchpad = _searched(first, second) if searched else Scratchpad()
+    request = sentence(task) + (f": {first.name} and {second.name}." if searched else "?")
     return Case(
         id=case_id, tool="calculate", request=request, task=_voiced(task, rng, split, *keys),
         scratchpad=scratchpad, intent=NumberIntent(value=value),
