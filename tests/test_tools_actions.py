@@ -14,7 +14,7 @@ from schemas.trajectory import Scratchpad
 from tools.ask_user import AskUser
 from tools.base import ToolError
 from tools.context import ToolContext
-from tools.create_event import CreateEvent, Event
+from tools.create_event import CreateEvent, Event, parse_event
 from tools.files import write_new
 from tools.final_answer import FinalAnswer
 from tools.ics import event_ics
@@ -63,6 +63,15 @@ def test_create_event_reads_a_spelled_out_task_without_a_model(tmp_path):
     assert "LOCATION:Room 4" in ics
     assert "'team meeting' on 2027-03-14 at 10:00 in Room 4" in observation.text
     assert str(path) in observation.text
+
+
+@pytest.mark.parametrize(
+    ("written", "clock"),
+    [("at 6:30 pm", "18:30"), ("at 6PM", "18:00"), ("from 12 am", "00:00"), ("at 9:05", "09:05")],
+)
+def test_create_event_reads_a_12_hour_time_by_rule(written, clock):
+    event = parse_event(f"Create an event for the yoga class on 2027-03-14 {written} in Kelo")
+    assert (event.start_time, event.location, event.title) == (clock, "Kelo", "yoga class")
 
 
 def test_create_event_derives_the_event_when_the_task_does_not_say_it(chat_model, tmp_path):

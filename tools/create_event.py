@@ -25,12 +25,14 @@ from tools.function_calling import ArgumentTool
 from tools.ics import event_ics
 
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-_TIME = re.compile(r"^\s*(?:at|from)\s+(?P<time>(?:[01]?[0-9]|2[0-3]):[0-5][0-9])\b", re.I)
 _TITLE = re.compile(r"\b(?:for|called|named)\s+(?P<title>.+?)\s+on\s*$", re.I)
 _PLACE = re.compile(r"^\s*in\s+(?P<place>[^.,;]+)", re.I)
 DEFAULT_START, DEFAULT_MINUTES = "09:00", 60
 _CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 _TWELVE_HOUR = re.compile(r"(1[0-2]|0?[1-9])(:([0-5][0-9]))? ?([ap]m)")  # hour, minute, am/pm
+_TIME = re.compile(
+    rf"^\s*(?:at|from)\s+(?P<time>{_TWELVE_HOUR.pattern}|([01]?[0-9]|2[0-3]):[0-5][0-9])\b", re.I
+)
 
 
 class Event(BaseModel):
@@ -59,8 +61,9 @@ class Event(BaseModel):
 
 def parse_event(task: str) -> Event:
     """Date: the first YYYY-MM-DD; title: what stands before " on <date>" (after "for",
-    "called" or "named" where present); time: "at HH:MM" after the date (else 09:00); place:
-    the words after "in" that follow. ToolError when the task gives no date or no title."""
+    "called" or "named" where present); time: "at HH:MM" or "at 6:30 pm" after the date (else
+    09:00); place: the words after "in" that follow. ToolError when the task gives no date or
+    no title."""
     found = _DATE.search(task)
     if found is None:
         raise ToolError("the task names no date in the form YYYY-MM-DD")
@@ -78,12 +81,19 @@ def parse_event(task: str) -> Event:
         return Event(
             title=title,
             date=dt.date.fromisoformat(found.group()),
-            start_time=timed.group("time").zfill(5) if timed else DEFAULT_START,
+            start_time=_written_time(timed.group("time")) if timed else DEFAULT_START,
             duration_minutes=DEFAULT_MINUTES,
             location=placed.group("place").strip() if placed else "",
         )
     except ValidationError as e:
         raise ToolError(f"cannot create this event: {validation_problem(e)}") from e
+
+
+def _written_time(time: str) -> str:
+    """A time as the Event field takes it: "6:30 PM" lower-cased (the field converts 12-hour
+    times), "9:00" as 09:00."""
+    time = time.lower()
+    return time if _TWELVE_HOUR.fullmatch(time) else time.zfill(5)
 
 
 class CreateEvent(ArgumentTool):
