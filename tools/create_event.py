@@ -45,12 +45,16 @@ class Event(BaseModel):
     duration_minutes: int = Field(ge=5, le=1440, description="how long it lasts, in minutes")
     location: str = Field(max_length=100, description="where it takes place, or empty")
 
-    @field_validator("start_time")
+    @field_validator("start_time", mode="before")
     @classmethod
-    def _on_a_24_hour_clock(cls, value: str) -> str:
-        """A small model copies "6:30 pm" from the task far more reliably than it adds 12."""
-        if (twelve := _TWELVE_HOUR.fullmatch(value)) is None:
+    def _on_a_24_hour_clock(cls, value: object) -> object:
+        """A 12-hour time as 24-hour HH:MM ("6:30 PM" → 18:30, "9:00" → 09:00), before the
+        pattern is checked: a small model copies a time from the task far more reliably than
+        it adds 12."""
+        if not isinstance(value, str):
             return value
+        if (twelve := _TWELVE_HOUR.fullmatch(value.lower())) is None:
+            return value.zfill(5)
         hour, _, minute, half = twelve.groups()
         return f"{int(hour) % 12 + (12 if half == 'pm' else 0):02d}:{minute or '00'}"
 
@@ -81,19 +85,12 @@ def parse_event(task: str) -> Event:
         return Event(
             title=title,
             date=dt.date.fromisoformat(found.group()),
-            start_time=_written_time(timed.group("time")) if timed else DEFAULT_START,
+            start_time=timed.group("time") if timed else DEFAULT_START,
             duration_minutes=DEFAULT_MINUTES,
             location=placed.group("place").strip() if placed else "",
         )
     except ValidationError as e:
         raise ToolError(f"cannot create this event: {validation_problem(e)}") from e
-
-
-def _written_time(time: str) -> str:
-    """A time as the Event field takes it: "6:30 PM" lower-cased (the field converts 12-hour
-    times), "9:00" as 09:00."""
-    time = time.lower()
-    return time if _TWELVE_HOUR.fullmatch(time) else time.zfill(5)
 
 
 class CreateEvent(ArgumentTool):

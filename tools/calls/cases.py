@@ -148,18 +148,18 @@ def _event(world: World, rng: random.Random, split: Split, case_id: str) -> Case
     time_words, _ = TIMES.pick(rng, split)
     placed = rng.random() < 0.5
     written = _date_words(date_words, date)
+    at = _time_words(time_words, hour, minute)  # "at 4:15 pm"
     task = template.format(
         title=f"the {event.name}",
         date=written,
-        time=" " + _time_words(time_words, hour, minute) if timed else "",
+        time=" " + at if timed else "",
         place=f" in {event.city}" if placed else "",
     )
     intent = EventIntent(
         title=event.name, date=date, start_time=f"{hour:02d}:{minute:02d}" if timed else None,
         location=event.city if placed else None,
     )  # fmt: skip
-    # the time as the task writes it, without its preposition: the tool reads "4:15 pm"
-    start = _time_words(time_words, hour, minute).partition(" ")[2] if timed else "09:00"
+    start = at.partition(" ")[2] if timed else "09:00"  # as written: the tool reads "4:15 pm"
     call = {
         "title": event.name, "date": event.date, "start_time": start,
         "duration_minutes": 60, "location": intent.location or "",
