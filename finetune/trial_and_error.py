@@ -230,13 +230,15 @@ def _trial(
     """One call: written (by the explorer, seeing its failed calls), executed, judged."""
     try:
         if explorer is None:
-            arguments = call_json(parse_call(tool, case.call))
+            checked = json.loads(call_json(parse_call(tool, case.call)))  # order, defaults
+            arguments = call_json(checked | case.call)  # as written: "6:30 pm" stays
         else:
             messages = _with_memory(
                 tool.argument_prompt(case.request, task, case.scratchpad), earlier
             )
             completion = explorer.complete(
-                messages, schema=tool.argument_schema, max_tokens=tool.argument_tokens,
+                messages, schema=tool.call_schema(case.request, task, case.scratchpad),
+                max_tokens=tool.argument_tokens,
                 temperature=temperature, seed=len(earlier),
             )  # fmt: skip
             arguments = call_json(completion.parsed)

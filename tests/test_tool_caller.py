@@ -42,6 +42,17 @@ def test_the_expert_solves_every_episode_and_its_calls_are_training_conversation
     assert len(families) == 4  # long-term memory: no scenario twice
 
 
+def test_the_expert_s_call_copies_the_task_s_words(tmp_path):
+    """A time stays as the task writes it ("2:45pm", which the tool reads as 14:45): a tool
+    caller learns to copy it, not to convert it."""
+    config = ExploreConfig(out=tmp_path, tools=["create_event"], episodes=12, explorer="expert")
+    explore(config, None, show=False)
+    calls = read_records(tmp_path / CALLS, ExploredCall)
+    times = {c.task: json.loads(c.messages[-1].content)["start_time"] for c in calls}
+    assert any(time.endswith(("am", "pm")) for time in times.values())
+    assert all(time in task or time == "09:00" for task, time in times.items())  # 09:00: untimed
+
+
 def test_the_model_explores_by_trial_and_error(chat_model, tmp_path):
     config = ExploreConfig(
         out=tmp_path, tools=["calculate"], episodes=2, trials=2, paraphrases=1, worlds=[11]

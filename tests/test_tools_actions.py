@@ -52,6 +52,20 @@ def test_send_email_derives_the_message_when_the_task_does_not_say_it(chat_model
         tool.run("Tell Alice", "Send Alice an e-mail.", Scratchpad())  # nothing to copy
 
 
+def test_send_email_takes_the_address_from_an_earlier_result(chat_model, tmp_path, vocab):
+    """A task that names the person, not the address ("E-mail Alice that …"), is sent to an
+    address the run has seen: the grammar offers those and no other."""
+    found = searched("Find Alice's e-mail address.", "Alice Moro: alice.moro@kelo.org, Kelo.")
+    tool = SendEmail(chat_model, tmp_path / "outbox")
+    tool.run("Tell Alice that lunch is at noon.", "E-mail Alice that lunch is at noon", found)
+    assert outbox_message(tmp_path / "outbox")[1]["To"] == "alice.moro@kelo.org"
+    schema = tool.call_schema("Write to bob@example.com.", "E-mail Alice", found)
+    accepts = acceptor(vocab, grammar_for(schema))
+    call = '{"to":"%s","subject":"Lunch","body":"Lunch is at noon."}'
+    assert accepts(call % "alice.moro@kelo.org") and accepts(call % "bob@example.com")
+    assert not accepts(call % "alice@kelo.org")
+
+
 def test_create_event_reads_a_spelled_out_task_without_a_model(tmp_path):
     tool = CreateEvent(None, tmp_path / "calendar")
     task = "Create a calendar event for the team meeting on 2027-03-14 at 10:00 in Room 4."

@@ -4,10 +4,12 @@ found in task text, and the calculate tool on both of its paths."""
 import pytest
 from conftest import searched
 
+from models.matcher import acceptor
+from models.structured import grammar_for
 from schemas.trajectory import Scratchpad
-from tools.arithmetic import ExpressionError, evaluate, find_expression, format_number
+from tools.arithmetic import ExpressionError, evaluate, find_expression, format_number, numbers_in
 from tools.base import ToolError
-from tools.calculate import Calculate
+from tools.calculate import FACTORS, Calculate
 
 TABLE = [
     ("17 * 23", "391"),
@@ -206,3 +208,41 @@ def test_a_constant_the_request_implies_is_worked_out():
         "How many seconds are there in a day?", "Calculate 24 * 60 * 60.", Scratchpad()
     )
     assert observation.text == "24 * 60 * 60 = 86400"
+
+
+def test_numbers_written_in_words_are_numbers_the_text_states():
+    assert numbers_in("86 less than seven hundred and sixty-three") == {"86", "763"}
+    assert numbers_in("Eighteen less than twenty-five, two moons, 1,250 people") == {
+        "18", "25", "2", "1250"
+    }  # fmt: skip
+    assert numbers_in("on 2027-03-22, the twenty-third") == {"2027-03-22", "23"}
+
+
+def _two_cities() -> Scratchpad:
+    first = searched("Find Kelo.", "Kelo is a city of 1,901,359 people.")
+    second = searched("Find Vora.", "Vora has a population of 948,355.")
+    return Scratchpad(steps=[*first.steps, *second.steps])
+
+
+def test_a_derived_expression_can_only_use_numbers_the_run_has_seen(vocab):
+    """The grammar a model writes an expression under admits the run's numbers (digits or
+    words) and a few implied factors, each whole: none made up, mistyped or glued to another."""
+    request = "Add the populations of Kelo and Vora, then take seven hundred and sixty-three."
+    schema = Calculate().call_schema(request, "Combine the two populations", _two_cities())
+    accepts = acceptor(vocab, grammar_for(schema))
+    call = '{"expression":"%s"}'
+    for good in ("1901359+948355", "(1901359 + 948355) / 2", "1901359+948355-763",
+                 "sqrt(948355)*100", "log10(1000)", "-763"):  # fmt: skip
+        assert accepts(call % good), good
+    for bad in ("190135+948355", "1901359948355", "1901359+948355-764", "948355.5",
+                "7000", "", '1901359","x":"1'):  # fmt: skip
+        assert not accepts(call % bad), bad
+    assert {"2", "12", "24", "60", "100", "365", "1000"} <= FACTORS
+
+
+def test_the_model_writes_an_expression_from_the_run_s_numbers(chat_model):
+    tool = Calculate(chat_model)
+    observation = tool.run("Add up the populations of Kelo and Vora.",
+                           "Combine the two populations", _two_cities())  # fmt: skip
+    expression = observation.text.rsplit(" = ", 1)[0]
+    assert numbers_in(expression) <= {"1901359", "948355"} | FACTORS, observation.text

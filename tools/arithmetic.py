@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simpleeval import InvalidExpression, SimpleEval
+from text_to_num import alpha2digit
 
 from schemas.trajectory import Scratchpad
 from tools.base import ToolError
@@ -163,7 +164,7 @@ def find_expression(text: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-# results spell small numbers out ("two small moons"); a plan may write them as digits
+# results spell small numbers out ("two small moons"), which alpha2digit leaves as words
 _SPELLED = {
     w: str(n)
     for n, w in enumerate(
@@ -175,10 +176,11 @@ _WORD = re.compile(r"[a-z]+")
 
 
 def numbers_in(text: str) -> set[str]:
-    """The numbers `text` states, as digits without grouping ("1,250" and "1250" are one). A
-    date ("2027-03-22") is one value: its year alone is not a number the text states."""
+    """The numbers `text` states, as digits without grouping ("1,250" and "1250" are one),
+    written in words too ("seven hundred and sixty-three" is 763). A date ("2027-03-22") is
+    one value: its year alone is not a number the text states."""
     dates = set(_ISO_DATE.findall(text))
-    text = _ISO_DATE.sub(" ", text)
+    text = alpha2digit(_ISO_DATE.sub(" ", text), "en")
     spelled = {_SPELLED[w] for w in _WORD.findall(text.lower()) if w in _SPELLED}
     return dates | spelled | {n.replace(",", "") for n in re.findall(NUMBER, text)}
 

@@ -6,12 +6,14 @@ is computed with pint; when the task has a number the run never saw and the requ
 out a calculation of another value, the request's is taken instead. A task whose numbers
 the run never saw, where the request has no calculation to fall back on, is refused: the
 planner has to find its numbers first. Otherwise the tool asks its model for an expression,
-under a grammar that admits only arithmetic characters, with the earlier results as context
-(the numbers come from there). Either way the text goes to `tools.arithmetic.evaluate`,
-never to eval/exec.
+under a grammar that admits arithmetic on the numbers the run has stated and a few factors
+a task implies (`grounded`), with the earlier results as context. Either way the text goes
+to `tools.arithmetic.evaluate`, never to eval/exec.
 """
 
-from typing import NamedTuple, Self
+import re
+from collections.abc import Iterable
+from typing import Any, NamedTuple, Self
 
 from pydantic import BaseModel, Field
 
@@ -19,7 +21,9 @@ from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools import prompts
 from tools.arithmetic import (
+    CONSTANTS,
     FUNCTIONS,
+    NUMBER,
     evaluate,
     find_expression,
     format_number,
@@ -37,6 +41,30 @@ class Expression(BaseModel):
         pattern=r"^[0-9a-z_+\-*/%(). ,]{1,120}$",
         description="one arithmetic expression that computes what the task asks",
     )
+
+
+# Factors a task may imply without stating them: twice, half or the average, a dozen, days
+# of a week or year, hours, minutes, per cent, kilo. Any other number in a derived
+# expression is one the run has seen.
+FACTORS = frozenset({"2", "7", "12", "24", "60", "100", "365", "1000", "3600"})
+_PLAIN = re.compile(r"\d+(?:\.\d+)?")
+# what may stand between two numbers: operators, parentheses, commas, functions, constants
+_BETWEEN = (
+    "(?:[+\\-*/%() ,]|" + "|".join(sorted([*FUNCTIONS, *CONSTANTS], key=len, reverse=True)) + ")"
+)
+
+
+def grounded(numbers: Iterable[str]) -> dict[str, Any]:
+    """Expression's schema, its numbers narrowed to `numbers`: a caller can copy a number of
+    the run but cannot mistype one, glue two together or make one up."""
+    plain = sorted({n for n in numbers if _PLAIN.fullmatch(n)}, key=lambda n: (-len(n), n))
+    number = "(?:" + "|".join(re.escape(n) for n in plain) + ")"
+    edge, between = _BETWEEN + "{0,8}", _BETWEEN + "{1,8}"  # two numbers are never glued
+    schema = Expression.model_json_schema() | {"additionalProperties": False}
+    schema["properties"]["expression"]["pattern"] = (
+        f"^{edge}(?:{number}{between}){{0,15}}{number}{edge}$"
+    )
+    return schema
 
 
 class Calculate(ArgumentTool):
@@ -65,7 +93,9 @@ class Calculate(ArgumentTool):
         asked = work_out(request) if not stated <= known else None
         if asked is not None and (worked is None or worked.value != asked.value):
             worked = asked
-        made_up = bool(stated) and not stated & known  # "the speed of light" as `Calculate 2 * 2.`
+        # "the speed of light" as `Calculate 2 * 2.`; "the two populations" names no number
+        digits = {n.replace(",", "") for n in re.findall(NUMBER, task)}
+        made_up = bool(digits) and not digits & known
         from_nothing = worked is None and not known  # a model would make the numbers up
         if asked is None and (made_up or from_nothing):
             raise ToolError(
@@ -77,6 +107,9 @@ class Calculate(ArgumentTool):
         if self.model is None:
             raise ToolError(f"no arithmetic expression in the task {task!r}")
         return self.execute(self.derive(request, task, scratchpad))
+
+    def call_schema(self, request: str, task: str, scratchpad: Scratchpad) -> dict[str, Any]:
+        return grounded(numbers_in(task) | known_numbers(request, scratchpad) | FACTORS)
 
     def argument_notes(self) -> str:
         return prompts.EXPRESSION_NOTES.format(functions=", ".join(FUNCTIONS))

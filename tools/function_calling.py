@@ -10,11 +10,12 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any, TypeVar, overload
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from models.chat_model import ChatModel, ModelError, Schema, ServerFault
 from models.structured import schema_name
 from schemas.chat import Message, system, user
+from schemas.errors import validation_problem
 from schemas.trajectory import Scratchpad
 from tools import prompts
 from tools.base import Observation, Tool, ToolError
@@ -108,11 +109,23 @@ class ArgumentTool(Tool):
             request=request, task=task, scratchpad=scratchpad, notes=self.argument_notes(),
         )  # fmt: skip
 
+    def call_schema(self, request: str, task: str, scratchpad: Scratchpad) -> Schema:
+        """The schema a call for this task is decoded under: `argument_schema`, or a JSON
+        Schema narrowed to what the run has seen (calculate's numbers)."""
+        return self.argument_schema
+
     def derive(self, request: str, task: str, scratchpad: Scratchpad) -> Any:
         if self.model is None:
             raise ToolError(f"{self.name} needs a model to read the task {task!r}")
         prompt = self.argument_prompt(request, task, scratchpad)
-        return structured(self.model, self.argument_schema, prompt, max_tokens=self.argument_tokens)
+        schema = self.call_schema(request, task, scratchpad)
+        call = structured(self.model, schema, prompt, max_tokens=self.argument_tokens)
+        if schema is self.argument_schema or isinstance(self.argument_schema, dict):
+            return call
+        try:  # a narrowed JSON Schema gives a dict: the tool takes its argument class
+            return self.argument_schema.model_validate(call)
+        except ValidationError as e:
+            raise ToolError(f"{self.name}: {validation_problem(e)}") from e
 
     @abstractmethod
     def execute(self, arguments: Any) -> Observation:

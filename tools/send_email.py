@@ -11,7 +11,7 @@ import re
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -30,6 +30,7 @@ _LEAD_IN = re.compile(
     r"^\s*(?:[:,-]\s*)?(?:saying\s+|telling\s+them\s+|to\s+say\s+)?(?:that\s+|:\s*)?", re.I
 )
 SUBJECT_WORDS = 6
+_NO_ADDRESS = "the task names no e-mail address: look the address up first"
 
 
 class Email(BaseModel):
@@ -43,7 +44,7 @@ def parse_email(task: str) -> Email:
     subject: the body's first words. ToolError when the task does not spell these out."""
     found = _ADDRESS_IN_TEXT.search(task)
     if found is None:
-        raise ToolError("the task names no e-mail address: look the address up first")
+        raise ToolError(_NO_ADDRESS)
     body = _LEAD_IN.sub("", task[found.end() :], count=1).strip().rstrip(".").strip()
     if not body:
         raise ToolError("the task does not say what the e-mail should say")
@@ -52,6 +53,12 @@ def parse_email(task: str) -> Email:
         return Email(to=found.group(), subject=subject[:1].upper() + subject[1:], body=body)
     except ValidationError as e:
         raise ToolError(f"cannot send this e-mail: {validation_problem(e)}") from e
+
+
+def seen_addresses(request: str, task: str, scratchpad: Scratchpad) -> list[str]:
+    """The e-mail addresses of the task, the request and the results, in that order."""
+    texts = [task, request, *scratchpad.results()]
+    return list(dict.fromkeys(a for text in texts for a in _ADDRESS_IN_TEXT.findall(text)))
 
 
 class SendEmail(ArgumentTool):
@@ -76,10 +83,20 @@ class SendEmail(ArgumentTool):
         try:
             email = parse_email(task)
         except ToolError:
-            if self.model is None or _ADDRESS_IN_TEXT.search(task) is None:
+            if self.model is None or not seen_addresses(request, task, scratchpad):
                 raise
             email = self.derive(request, task, scratchpad)
         return self.execute(email)
+
+    def call_schema(self, request: str, task: str, scratchpad: Scratchpad) -> dict[str, Any]:
+        """Email, its recipient one of the addresses the run has seen: a model picks the
+        address ("e-mail her", with her address in a search result), never makes one up."""
+        if not (seen := seen_addresses(request, task, scratchpad)):
+            raise ToolError(_NO_ADDRESS)
+        schema = Email.model_json_schema() | {"additionalProperties": False}
+        to = {k: v for k, v in schema["properties"]["to"].items() if k != "pattern"}
+        schema["properties"]["to"] = to | {"enum": seen}
+        return schema
 
     def execute(self, email: Email) -> Observation:
         text = f"E-mail to {email.to} with the subject '{email.subject}' is in the outbox."

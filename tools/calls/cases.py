@@ -85,7 +85,9 @@ CALCULATION = Phrasings(
      "subtract {b} from {a}|{x}-{y}", "take {b} from {a}|{x}-{y}",
      "{b} subtracted from {a}|{x}-{y}", "divide {a} by {b}|{x}/{y}", "{a} plus {b}|{x}+{y}",
      "Total the two {attr}s|{u}+{v}", "Put both {attr}s together|{u}+{v}",
-     "Sum the {attr} of both|{u}+{v}", "Subtract the second {attr} from the first|{u}-{v}"),
+     "Sum the {attr} of both|{u}+{v}", "Subtract the second {attr} from the first|{u}-{v}",
+     "deduct {b} from {a}|{x}-{y}", "{b} taken away from {a}|{x}-{y}",
+     "remove {b} from {a}|{x}-{y}"),
     ("{a} multiplied by {b}|{x}*{y}", "what {a} and {b} add up to|{x}+{y}",
      "{b} less than {a}|{x}-{y}", "Combine the two {attr}s|{u}+{v}"),
 )  # fmt: skip

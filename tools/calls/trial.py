@@ -99,7 +99,7 @@ def call_json(call: Any) -> str:
     """The arguments as the JSON a tool caller writes (field order as declared)."""
     if isinstance(call, BaseModel):
         return call.model_dump_json()
-    return json.dumps(call, ensure_ascii=False)
+    return json.dumps(call, ensure_ascii=False, separators=(",", ":"))
 
 
 class Accuracy(BaseModel):
