@@ -53,11 +53,23 @@ def test_the_expert_s_call_copies_the_task_s_words(tmp_path):
     assert all(time in task or time == "09:00" for task, time in times.items())  # 09:00: untimed
 
 
-def test_the_model_explores_by_trial_and_error(chat_model, tmp_path):
+@pytest.fixture(params=["in_process", "endpoint"])
+def explorer(request):
+    """The bundled model in process, or behind llama-cpp-python's OpenAI-compatible server on
+    127.0.0.1 (as a teacher model is reached)."""
+    if request.param == "in_process":
+        return request.getfixturevalue("chat_model")
+    from models.openai_compat import OpenAIChatModel
+
+    server = request.getfixturevalue("llamacpp_server")
+    return OpenAIChatModel(server, "smollm2-135m", grammar_mode="gbnf", max_retries=0)
+
+
+def test_the_model_explores_by_trial_and_error(explorer, tmp_path):
     config = ExploreConfig(
         out=tmp_path, tools=["calculate"], episodes=2, trials=2, paraphrases=1, worlds=[11]
     )
-    summary = explore(config, chat_model, show=False)
+    summary = explore(config, explorer, show=False)
     episodes = read_records(tmp_path / EPISODES, Episode)
     assert summary["calculate"].episodes == len(episodes) == 2
     for episode in episodes:
