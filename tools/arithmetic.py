@@ -182,7 +182,12 @@ def numbers_in(text: str) -> set[str]:
     dates = set(_ISO_DATE.findall(text))
     text = alpha2digit(_ISO_DATE.sub(" ", text), "en")
     spelled = {_SPELLED[w] for w in _WORD.findall(text.lower()) if w in _SPELLED}
-    return dates | spelled | {n.replace(",", "") for n in re.findall(NUMBER, text)}
+    return dates | spelled | digits_in(text)
+
+
+def digits_in(text: str) -> set[str]:
+    """The numbers `text` writes in digits, without grouping ("1,250" is 1250)."""
+    return {n.replace(",", "") for n in re.findall(NUMBER, text)}
 
 
 def known_numbers(request: str, scratchpad: Scratchpad) -> set[str]:

@@ -23,7 +23,7 @@ from tools import prompts
 from tools.arithmetic import (
     CONSTANTS,
     FUNCTIONS,
-    NUMBER,
+    digits_in,
     evaluate,
     find_expression,
     format_number,
@@ -94,7 +94,7 @@ class Calculate(ArgumentTool):
         if asked is not None and (worked is None or worked.value != asked.value):
             worked = asked
         # "the speed of light" as `Calculate 2 * 2.`; "the two populations" names no number
-        digits = {n.replace(",", "") for n in re.findall(NUMBER, task)}
+        digits = digits_in(task)
         made_up = bool(digits) and not digits & known
         from_nothing = worked is None and not known  # a model would make the numbers up
         if asked is None and (made_up or from_nothing):
