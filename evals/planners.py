@@ -3,7 +3,9 @@
 - `expert`: the atlas world's scripted expert (gold solutions; atlas requests only);
 - `random`: any tool, the request as the task (the floor of every comparison);
 - `zero-shot[:MODEL]`, `fine-tuned[:MODEL]`: a model planner with the zero-shot or the
-  fine-tuned prompt; MODEL is a registry name or a GGUF path (default: the bundled model).
+  fine-tuned prompt; MODEL is a registry name or a GGUF path (default: the bundled model);
+- `self-aware[:MODEL]`: a planner trained on self-aware data (`finetune self-aware`), which
+  acts, reflects or consults the shipped knowledge base at each step (seed 000, KnowSelf).
 
 A spec's canonical text is the planner's label in records, reports and comparisons.
 """
@@ -20,12 +22,17 @@ from evals.request_sets import RequestSet
 from evals.store import EvalSettings
 from models.registry import DEFAULT_MODEL
 from planner.base import Planner
-from planner.model_planner import PLANNERS
+from planner.model_planner import PLANNERS, ModelPlanner
+from planner.self_aware import SelfAwarePlanner
 from schemas.request import Request
 
-Kind = Literal["expert", "random", "zero-shot", "fine-tuned"]
+Kind = Literal["expert", "random", "zero-shot", "fine-tuned", "self-aware"]
 BASELINES = ("expert", "random")
-FORMAT = f"{', '.join(BASELINES)}, {', '.join(f'{k}[:MODEL]' for k in PLANNERS)}"
+MODEL_PLANNERS: dict[str, type[ModelPlanner]] = {
+    **PLANNERS,
+    SelfAwarePlanner.name: SelfAwarePlanner,
+}
+FORMAT = f"{', '.join(BASELINES)}, {', '.join(f'{k}[:MODEL]' for k in MODEL_PLANNERS)}"
 
 # The planner for run `run` of one request; building per request keeps a rerun of a part
 # of the set identical to a run of the whole.
@@ -45,7 +52,7 @@ class PlannerSpec(BaseModel):
         kind, _, model = text.strip().partition(":")
         if kind in BASELINES and not model:
             return cls(kind=kind)  # type: ignore[arg-type]
-        if kind in PLANNERS:
+        if kind in MODEL_PLANNERS:
             return cls(kind=kind, model=model.strip() or DEFAULT_MODEL)  # type: ignore[arg-type]
         raise EvalError(f"unknown planner {text!r}; planners are {FORMAT}")
 
@@ -83,7 +90,7 @@ def planner_for(
 
         return random_planner
     model = models.get(spec.model or DEFAULT_MODEL)
-    planner_class = PLANNERS[spec.kind]
+    planner_class = MODEL_PLANNERS[spec.kind]
     by_run: dict[int, Planner] = {}
 
     def model_planner(run: int, request: Request) -> Planner:

@@ -19,6 +19,7 @@ from tools.request_file import RequestFileError
         ("random", "random", None),
         ("zero-shot", f"zero-shot:{DEFAULT_MODEL}", DEFAULT_MODEL),
         ("fine-tuned:runs/ft/model.gguf", "fine-tuned:runs/ft/model.gguf", "runs/ft/model.gguf"),
+        ("self-aware:runs/sa.gguf", "self-aware:runs/sa.gguf", "runs/sa.gguf"),
         (" zero-shot:qwen2.5-7b-instruct-q4 ", "zero-shot:qwen2.5-7b-instruct-q4", None),
     ],
 )

@@ -1,5 +1,5 @@
-"""The bundled zero-shot planner through the whole harness: loaded by name, run on atlas
-requests under its plan grammar, judged, stored, summarised. A 135M model plans poorly,
+"""The bundled model's planners through the whole harness: loaded by name, run on atlas
+requests under their plan grammar, judged, stored, summarised. A 135M model plans poorly,
 so this checks that every run is accounted for and well-formed, not the scores."""
 
 from evals.report import markdown_table
@@ -7,6 +7,7 @@ from evals.runner import run_eval
 from evals.store import EvalSettings, RunStore
 from evals.summary import summarize
 from models.registry import DEFAULT_MODEL
+from schemas.awareness import MODES
 from tools.atlas.tools import ATLAS_TOOL_NAMES
 
 LABEL = f"zero-shot:{DEFAULT_MODEL}"
@@ -45,3 +46,17 @@ def test_the_bundled_zero_shot_planner_runs_through_the_harness(tmp_path):
         ["zero-shot"], "atlas:5:2", 1, "atlas", tmp_path, settings=SETTINGS, show_progress=False
     )
     assert (again.skipped, again.written) == (2, 0)
+
+
+def test_a_self_aware_planner_records_its_mode_and_the_rules_at_every_step(tmp_path):
+    summary = run_eval(
+        ["self-aware"], "atlas:5:2", 1, "atlas", tmp_path, settings=SETTINGS, show_progress=False
+    )
+    assert (summary.written, summary.judged) == (2, 2)
+    steps = [s for r in RunStore.open(tmp_path).trajectories() for s in r.trajectory.steps]
+    assert steps, "the planner did plan"
+    for step in steps:
+        assert step.awareness is not None and step.awareness.mode in MODES
+        assert step.awareness.retrieved  # rules are retrieved whether consulted or not
+    label = f"self-aware:{DEFAULT_MODEL}"
+    assert summarize(tmp_path).find(label).trajectories == 2

@@ -29,7 +29,11 @@ Opt = typer.Option
 def run_command(
     planner: Annotated[
         list[str],
-        Opt("--planner", "-p", help="expert, random, zero-shot[:MODEL] or fine-tuned[:MODEL]"),
+        Opt(
+            "--planner",
+            "-p",
+            help="expert, random, zero-shot[:MODEL], fine-tuned[:MODEL] or self-aware[:MODEL]",
+        ),
     ],
     requests: Annotated[
         str,
