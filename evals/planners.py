@@ -22,17 +22,12 @@ from evals.request_sets import RequestSet
 from evals.store import EvalSettings
 from models.registry import DEFAULT_MODEL
 from planner.base import Planner
-from planner.model_planner import PLANNERS, ModelPlanner
-from planner.self_aware import SelfAwarePlanner
+from planner.kinds import PLANNERS
 from schemas.request import Request
 
 Kind = Literal["expert", "random", "zero-shot", "fine-tuned", "self-aware"]
 BASELINES = ("expert", "random")
-MODEL_PLANNERS: dict[str, type[ModelPlanner]] = {
-    **PLANNERS,
-    SelfAwarePlanner.name: SelfAwarePlanner,
-}
-FORMAT = f"{', '.join(BASELINES)}, {', '.join(f'{k}[:MODEL]' for k in MODEL_PLANNERS)}"
+FORMAT = f"{', '.join(BASELINES)}, {', '.join(f'{k}[:MODEL]' for k in PLANNERS)}"
 
 # The planner for run `run` of one request; building per request keeps a rerun of a part
 # of the set identical to a run of the whole.
@@ -52,7 +47,7 @@ class PlannerSpec(BaseModel):
         kind, _, model = text.strip().partition(":")
         if kind in BASELINES and not model:
             return cls(kind=kind)  # type: ignore[arg-type]
-        if kind in MODEL_PLANNERS:
+        if kind in PLANNERS:
             return cls(kind=kind, model=model.strip() or DEFAULT_MODEL)  # type: ignore[arg-type]
         raise EvalError(f"unknown planner {text!r}; planners are {FORMAT}")
 
@@ -90,7 +85,7 @@ def planner_for(
 
         return random_planner
     model = models.get(spec.model or DEFAULT_MODEL)
-    planner_class = MODEL_PLANNERS[spec.kind]
+    planner_class = PLANNERS[spec.kind]
     by_run: dict[int, Planner] = {}
 
     def model_planner(run: int, request: Request) -> Planner:

@@ -112,9 +112,3 @@ class FineTunedPlanner(ModelPlanner):
         self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
     ) -> list[Message]:
         return prompts.fine_tuned_messages(request, scratchpad, history)
-
-
-PLANNERS: dict[str, type[ModelPlanner]] = {
-    ZeroShotPlanner.name: ZeroShotPlanner,
-    FineTunedPlanner.name: FineTunedPlanner,
-}

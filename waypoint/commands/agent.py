@@ -111,7 +111,7 @@ def build_agent(
     unknown tool fails here, before the first request."""
     from models.registry import OpenAIEntry, load_chat_model, planner_prompt, registry
     from planner.agent import Agent
-    from planner.model_planner import PLANNERS
+    from planner.kinds import PLANNERS
     from tools.context import ToolContext
     from tools.registry import load_tools
     from waypoint.commands.gpu import announce_model
