@@ -17,7 +17,7 @@ STAGES = ["requests", "trajectories", "judge", "package", "finetune", "merge", "
           "quantize", "adapter", "verify", "evaluate", "report"]  # fmt: skip
 TINY = ["--train-requests", "6", "--eval-requests", "1", "--eval-runs", "1",
         "--set", "finetune.max_steps=1", "--set", "real_requests=1",
-        "--set", "verify_prompts=1"]  # fmt: skip
+        "--set", "verify_prompts=1", "--set", "min_rating=3"]  # fmt: skip
 
 
 def waypoint(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -38,6 +38,7 @@ def test_every_stage_runs_and_the_report_is_written(tiny_run):
     out, _, done = tiny_run
     state = json.loads((out / STATE_FILE).read_text())
     assert list(state["stages"]) == STAGES
+    assert state["stages"]["package"]["result"]["min_rating"] == 3  # the knob reached packaging
     report = (out / "report" / "pipeline.md").read_text()
     for section in ("## Targets", "## Quantized planners", "## Stage wall times",
                     "hand-written requests on the real tools"):  # fmt: skip
@@ -85,6 +86,7 @@ def test_other_settings_on_a_used_folder_are_refused(tiny_run):
     [
         (["--set", "finetune.epocs=3"], "epocs"),
         (["--set", "eval_runs=0"], "eval_runs"),
+        (["--set", "min_rating=6"], "min_rating"),
         (["--set", "eval_types=['Q5_K_M']"], "not in quant_types"),
         (["--set", "finetune.out='x'"], "sets out itself"),
         (["--set", "novalue"], "KEY=VALUE"),

@@ -27,14 +27,15 @@ OPT_IN = pytest.mark.skipif(
 WAYPOINT = str(Path(sys.executable).parent / "waypoint")
 RECIPE = Path(__file__).parent.parent / "waypoint" / "pipeline-7b.toml"
 # Only the scale and the three models change; every other knob is the recipe's, but for
-# max_length: the 135M teacher rambles through all ten steps, and one such trajectory (one
-# packed example) runs past the recipe's 1024 tokens.
+# max_length and min_rating: the 135M teacher rambles through all ten steps, and one such
+# trajectory (one packed example) runs past the recipe's 1024 tokens; and as a judge it rates
+# so few answers 4 or more that a split into training and validation requests can fail.
 TINY = ["--teacher", "teacher", "--base", "smollm2-135m", "--train-requests", "5",
         "--eval-requests", "1", "--eval-runs", "1", "--set", "baseline_requests=1",
         "--set", "baseline_runs=1", "--set", 'zero_shot="teacher"', "--set", "real_requests=1",
         "--set", "verify_prompts=1", "--set", "eval_max_steps=2", "--set", "finetune.max_steps=1",
         "--set", "finetune.batch_size=1", "--set", "finetune.grad_accum=1",
-        "--set", "finetune.max_length=4096"]  # fmt: skip
+        "--set", "finetune.max_length=4096", "--set", "min_rating=1"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

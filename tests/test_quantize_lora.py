@@ -3,6 +3,9 @@ the bundled base (exported to f16) plus the adapter, against transformers with t
 adapter, logit for logit."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ from quantize.export import export
 from quantize.lora import export_lora
 
 pytestmark = pytest.mark.slow
+WAYPOINT = str(Path(sys.executable).parent / "waypoint")
 PROMPT = "<|im_start|>user\nHow high is Mount Everest?<|im_end|>\n<|im_start|>assistant\n"
 
 
@@ -80,3 +84,32 @@ def test_a_folder_without_an_adapter_is_one_clear_error(tmp_path):
     (tmp_path / "adapter_model.safetensors").write_bytes(b"")
     with pytest.raises(ExportError, match="only plain LoRA"):
         export_lora(tmp_path, tmp_path / "x.gguf")
+
+
+def test_waypoint_export_registers_an_adapter_as_a_planner_over_the_bundled_base(
+    adapter, tmp_path, monkeypatch
+):
+    from models.bundled import bundled_model_path
+    from models.registry import entry_for
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WAYPOINT_HOME": str(tmp_path)}
+    out = tmp_path / "mine.lora.gguf"
+
+    def export(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([WAYPOINT, "export", str(adapter[0]), "--out", str(out), *args],
+                              env=env, capture_output=True, text=True)  # fmt: skip
+
+    done = export()
+    assert done.returncode == 0, done.stderr
+    assert "registered as mine.lora" in done.stdout
+    monkeypatch.setenv("WAYPOINT_HOME", str(tmp_path))
+    entry = entry_for("mine.lora")
+    assert entry.path == bundled_model_path() and entry.planner == "fine-tuned"
+    assert entry.lora == out
+    adapted, _ = llama_logits(entry.path, entry.lora)
+    plain, _ = llama_logits(entry.path)
+    assert np.abs(adapted - plain).max() > 0.15  # the registered planner runs the adapter
+
+    refused = export("--base", "not-a-gguf", "--name", "other")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "--base not-a-gguf" in refused.stderr

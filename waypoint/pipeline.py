@@ -62,6 +62,9 @@ class PipelineConfig(BaseModel):
         1, ge=0, le=MAX_SEED, description="world (atlas) or generation (llm) seed for training"
     )
     train_requests: int = Field(350, ge=5)
+    min_rating: int = Field(
+        4, ge=1, le=5, description="train on answered trajectories whose answer is rated ≥ this"
+    )
     eval_seed: int = Field(
         2, ge=0, le=MAX_SEED, description="a different seed: entities never seen in training"
     )
@@ -247,7 +250,7 @@ class Pipeline:
         from finetune.package import stats_table
         from finetune.simulation import simulate_package
 
-        dataset = simulate_package(self.config.world, self.sim)
+        dataset = simulate_package(self.config.world, self.sim, min_rating=self.config.min_rating)
         self.console.print(stats_table(dataset.stats))
         return dataset.stats.model_dump(mode="json")
 

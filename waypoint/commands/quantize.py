@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from models.bundled import BUNDLED_NAME
 from waypoint.commands.default_group import group_defaulting_to
 
 DEFAULT_COMMAND = "run"
@@ -41,22 +42,37 @@ def _bar(progress: Any, description: str) -> Any:
 
 def export_command(
     model_dir: Annotated[
-        Path, typer.Argument(help="a Hugging Face model folder (merged fine-tune)")
+        Path,
+        typer.Argument(help="a Hugging Face model folder (merged fine-tune) or a LoRA adapter"),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="the GGUF file to write")],
     dtype: Annotated[str, typer.Option(help="f16, bf16 or f32")] = "f16",
     name: Annotated[str | None, typer.Option(help="registry name (default: from --out)")] = None,
     register: Annotated[bool, typer.Option(help="add the file to the model registry")] = True,
+    base: Annotated[
+        str, typer.Option(help="an adapter's GGUF base: the bundled model or a .gguf file")
+    ] = BUNDLED_NAME,
 ) -> None:
     """Convert a Hugging Face model folder to one GGUF file (tokenizer and chat template
-    included) and register it by name.
+    included) and register it by name. A LoRA adapter folder (what `waypoint finetune`
+    writes) becomes a GGUF adapter of a few MB instead, registered as a fine-tuned planner
+    that llama.cpp applies to BASE at load.
 
     Examples:
 
       waypoint export runs/planner/merged --out planner.f16.gguf
 
       waypoint export runs/planner/merged --out planner.bf16.gguf --dtype bf16 --name planner
+
+      waypoint export runs/rpo/adapter --out rpo.lora.gguf --name rpo.lora
+
+      waypoint eval run -p fine-tuned:rpo.lora -r atlas:2:48:heldout
     """
+    from quantize.lora import ADAPTER_CONFIG
+
+    if (model_dir / ADAPTER_CONFIG).is_file():
+        _export_adapter(model_dir, out, name, base, register)
+        return
     from quantize.export import export
     from quantize.register import register as add_to_registry
 
@@ -75,6 +91,31 @@ def export_command(
             quantization=dtype.upper(),
         )
         typer.echo(f"registered as {registered}")
+
+
+def _export_adapter(adapter: Path, out: Path, name: str | None, base: str, register: bool) -> None:
+    """The adapter as a GGUF LoRA, registered over its base as the pipeline registers its
+    own (`Pipeline.adapter`): decoding as the shipped planner does."""
+    from quantize.errors import ExportError
+    from quantize.lora import export_lora
+    from quantize.register import default_name
+    from quantize.register import register as add_to_registry
+    from waypoint.pipeline import DECODER, gguf_base
+
+    base_file = gguf_base(base)
+    if base_file is None or not base_file.is_file():
+        raise ExportError(f"--base {base}: an adapter needs a GGUF base (bundled or a .gguf file)")
+    result = export_lora(adapter, out)
+    typer.echo(
+        f"wrote {result.path} (LoRA of {result.architecture}, rank {result.rank}, "
+        f"{result.tensors} tensors, {result.size_bytes / 2**20:.1f} MiB)"
+    )
+    if register:
+        registered = add_to_registry(
+            base_file, name or default_name(out), planner="fine-tuned", decoder=DECODER,
+            lora=str(out.resolve()), source=str(adapter.resolve()),
+        )  # fmt: skip
+        typer.echo(f"registered as {registered} (fine-tuned planner: {base} + {out.name})")
 
 
 @app.command(DEFAULT_COMMAND)
