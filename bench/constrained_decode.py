@@ -22,6 +22,10 @@ of identical greedy plans, and the speed of each.
 
     python bench/constrained_decode.py
     python bench/constrained_decode.py --threads 1 --repeats 3 --attention off --plans 200
+
+With flash attention, a batch's logits equal its tokens' one at a time when one-token passes
+run on one thread, whatever the batches run on (--threads 2 --decode-threads 1): there the
+plans are all identical, at the cost of one-token passes on one thread.
 """
 
 import argparse
@@ -240,6 +244,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m", help="a registry name or a GGUF")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
+    parser.add_argument(
+        "--decode-threads", type=int, help="threads of one-token passes (default: --threads)"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--attention", choices=["off", "flash", "both"], default="both")
     parser.add_argument("--plans", type=int, default=0, help="atlas planner prompts to compare")
@@ -249,6 +256,8 @@ def main() -> None:
         model = load_chat_model(args.model, n_threads=args.threads, flash_attn=name == "flash")
         if not isinstance(model, LlamaCppChatModel):
             parser.error(f"{args.model} is not an in-process GGUF model")
+        if args.decode_threads:  # llama.cpp runs batches on n_threads_batch, one token on n_threads
+            llama_cpp.llama_set_n_threads(model.llm.ctx, args.decode_threads, args.threads)
         settings.append(Setting(name, model.load()))
     for setting in settings:
         setting.warm_up()
@@ -264,6 +273,7 @@ def main() -> None:
         "bench": "constrained_decode",
         "model": settings[0].model.name,
         "threads": args.threads,
+        "decode_threads": args.decode_threads or args.threads,
         "repeats": args.repeats,
         "attention": settings[0].name,
         "ratio_vs_unconstrained": first["fast"]["ratio_vs_unconstrained"],
