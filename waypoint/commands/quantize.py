@@ -99,22 +99,23 @@ def _export_adapter(adapter: Path, out: Path, name: str | None, base: str, regis
     from quantize.errors import ExportError
     from quantize.lora import export_lora
     from quantize.register import default_name
-    from quantize.register import register as add_to_registry
-    from waypoint.pipeline import DECODER, gguf_base
+    from waypoint.pipeline import gguf_base, register_adapter
 
     base_file = gguf_base(base)
     if base_file is None or not base_file.is_file():
         raise ExportError(f"--base {base}: an adapter needs a GGUF base (bundled or a .gguf file)")
-    result = export_lora(adapter, out)
+    if register:
+        source = str(adapter.resolve())
+        result, registered = register_adapter(
+            adapter, out, base_file, name or default_name(out), source=source
+        )
+    else:
+        result = export_lora(adapter, out)
     typer.echo(
         f"wrote {result.path} (LoRA of {result.architecture}, rank {result.rank}, "
         f"{result.tensors} tensors, {result.size_bytes / 2**20:.1f} MiB)"
     )
     if register:
-        registered = add_to_registry(
-            base_file, name or default_name(out), planner="fine-tuned", decoder=DECODER,
-            lora=str(out.resolve()), source=str(adapter.resolve()),
-        )  # fmt: skip
         typer.echo(f"registered as {registered} (fine-tuned planner: {base} + {out.name})")
 
 
