@@ -17,8 +17,11 @@ ratios measured side by side in a repeat.
 By default both attention settings run (flash attention changes what a pass costs on a CPU).
 The last line printed is JSON; its top-level ratios are those of `fast` in the first setting.
 With --plans N, N planner prompts of the atlas world (zero-shot and fine-tuned, at every step
-of their solutions: bench/planner_prompts.py) are decoded by (b) and (d) as well: the share
-of identical greedy plans, and the speed of each.
+of their solutions: bench/planner_prompts.py) are decoded by (b), by (d) and by (d) with
+forced text always batched: the share of identical greedy plans, and the speed of each.
+(d) batches only where a batch gives its tokens' one-token logits (checked at load): with
+llama.cpp built without llamafile's kernels (CMAKE_ARGS="-DGGML_LLAMAFILE=OFF"), or with
+flash attention and one-token passes on one thread.
 
     python bench/constrained_decode.py
     python bench/constrained_decode.py --threads 1 --repeats 3 --attention off --plans 200
@@ -203,35 +206,50 @@ def prompt_tokens(model: LlamaCppChatModel, messages: list[Message]) -> list[int
 
 
 def plan_share(model: LlamaCppChatModel, count: int) -> dict[str, Any]:
-    """The plain and the fast decoder on `count` atlas planner prompts: identical greedy plans,
-    and each one's speed (the plain plans' tokens over each decoder's time, in all)."""
-    plain, fast = PlainDecoder(), FastDecoder()
+    """The plain decoder against the fast one on `count` atlas planner prompts, as it decides
+    at load (`fast`) and with forced text always batched (`batched`): identical greedy
+    plans, and each one's speed (the plain plans' tokens over each decoder's time, in all)."""
+    plain = PlainDecoder()
+    variants = {"fast": FastDecoder(), "batched": FastDecoder(batch_forced=True)}
     prompts = planner_prompts(model, count)
-    identical, tokens, seconds = 0, 0, {"plain_grammar": 0.0, "fast": 0.0}
+    for decoder in variants.values():  # the fast decoder's checks at load stay off the clock
+        timed(
+            model,
+            decoder,
+            prompt_tokens(model, prompts[0].messages),
+            grammar_for(prompts[0].schema),
+        )
+    identical = dict.fromkeys(variants, 0)
+    tokens, seconds = 0, dict.fromkeys(["plain_grammar", *variants], 0.0)
     by_planner: dict[str, list[int]] = {}
     for prompt in prompts:
         tokens_in = prompt_tokens(model, prompt.messages)
         gbnf = grammar_for(prompt.schema)
         timed(model, plain, tokens_in, None, 1)  # cache the prompt: time decoding
         a = timed(model, plain, tokens_in, gbnf)
-        b = timed(model, fast, tokens_in, gbnf)
-        same = model.llm.detokenize(a.tokens) == model.llm.detokenize(b.tokens)
-        identical += same
-        by_planner.setdefault(prompt.planner, []).append(same)
         tokens += len(a.tokens)
         seconds["plain_grammar"] += a.seconds
-        seconds["fast"] += b.seconds
+        for name, decoder in variants.items():
+            b = timed(model, decoder, tokens_in, gbnf)
+            same = model.llm.detokenize(a.tokens) == model.llm.detokenize(b.tokens)
+            identical[name] += same
+            seconds[name] += b.seconds
+            if name == "batched":
+                by_planner.setdefault(prompt.planner, []).append(same)
     return {
         "plans": len(prompts),
-        "identical_plans": identical,
-        "share_identical": round(identical / len(prompts), 4),
-        "share_identical_by_planner": {k: round(sum(v) / len(v), 4) for k, v in by_planner.items()},
-        "batched_forced_text": fast.batched,
-        "forced_tokens": fast.stats.forced,
-        "rejected_draft_tokens": fast.stats.rejected,
-        "plain_grammar_tok_s": round(tokens / seconds["plain_grammar"], 2),
-        "fast_tok_s": round(tokens / seconds["fast"], 2),
-        "ratio_vs_plain_grammar": round(seconds["plain_grammar"] / seconds["fast"], 3),
+        "batched_forced_text": variants["fast"].batched,  # as decided at load
+        **{f"share_identical_{k}": round(v / len(prompts), 4) for k, v in identical.items()},
+        "share_identical_batched_by_planner": {
+            k: round(sum(v) / len(v), 4) for k, v in by_planner.items()
+        },
+        "forced_tokens_batched": variants["batched"].stats.forced,
+        "rejected_draft_tokens_batched": variants["batched"].stats.rejected,
+        **{f"{k}_tok_s": round(tokens / v, 2) for k, v in seconds.items()},
+        **{
+            f"{k}_ratio_vs_plain_grammar": round(seconds["plain_grammar"] / seconds[k], 3)
+            for k in variants
+        },
     }
 
 

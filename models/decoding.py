@@ -4,10 +4,10 @@ A decoder turns prompt tokens (+ an optional GBNF grammar and sampling settings)
 stream of tokens; `LlamaCppChatModel` owns everything around it (prompt, stop strings,
 max_tokens, counting, timing, validation). The `plain` decoder is llama-cpp-python's own
 loop, which masks the whole vocabulary with the grammar at every step; the `fast` decoder
-(`models.fast_decoding`) checks the grammar lazily, feeds forced text in batches where that
-pays (each token of it checked against the model's own choice), and never cuts a
-constrained output at max_tokens; the `exact` decoder is the fast one without batches, whose
-greedy output is the plain decoder's token for token. `DECODERS` names them.
+(`models.fast_decoding`) checks the grammar lazily, feeds forced text in batches where they
+give one-token logits and pay (each token of it checked against the model's own choice),
+and never cuts a constrained output at max_tokens; the `exact` decoder is the fast one
+without batches. The greedy output of both is the plain decoder's. `DECODERS` names them.
 """
 
 from collections.abc import Callable, Generator, Sequence

@@ -12,8 +12,9 @@ What it saves:
    (`models.forced_text`), in one batch with the pending token. The batch's logits after
    each draft token are checked against the draft: where the model would have chosen
    another token (split the text otherwise), the rest of the draft is dropped from the
-   cache and decoding goes on from the model's choice. Where a batch does not cost well
-   under its tokens one by one, this is off (measured once per model).
+   cache and decoding goes on from the model's choice. This is on only where a batch gives
+   the logits of its tokens one at a time, bit for bit, and costs well under them (both
+   measured once per model: `models.llama_batch`).
 
 And it never cuts: with a token budget, a closing of the grammar stays within reach
 (`models.budget`), so a generation that runs out still ends valid, marked shortened.
@@ -22,10 +23,11 @@ Exactness. Without 3., every token is the constrained choice from the logits one
 evaluation gives, as in the plain decoder, which evaluates its prompt the same way
 (`models.llama_batch`): greedy output is the plain decoder's, token for token (the `exact`
 decoder). With 3. every token is still the model's constrained choice, but from logits a
-batch gave. Where the backend computes a batch as its tokens one at a time (llama.cpp on a
-CPU with flash attention and one thread), greedy output is again the plain decoder's;
-elsewhere a batch sums in another order (the bundled model's logits move by up to 0.9 on
-two threads without flash attention), which tips near-ties. bench/constrained_decode.py
+batch gave, and by default 3. is on only where those are the one-token logits (llama.cpp
+on a CPU built without llamafile's kernels, or with flash attention and one-token passes on
+one thread): greedy output is the plain decoder's whatever was decided at load. Forced on
+elsewhere (`batch_forced=True`), a batch sums in another order (the bundled model's logits
+move by up to 0.75 with llamafile's kernels), which tips near-ties: bench/constrained_decode.py
 measures the share of greedy plans identical to the plain decoder's. With sampling, the
 choice is exact in distribution (Gumbel-max over the allowed tokens, see
 `models.lazy_choice`); a seed gives the same sample every time without batches, and with
@@ -97,18 +99,23 @@ class _Engine:
 
 
 def _batches_pay(evaluator: BatchEvaluator, vocab: Vocab, batch_forced: bool | None) -> bool:
+    """Batches go in where they give one-token logits (so greedy output stays the plain
+    decoder's) and cost clearly less than their tokens one by one."""
     if batch_forced is not None:
         return batch_forced
     tokens = vocab.tokenize(_CHECK_TEXT * 3)
-    cost = evaluator.batch_cost(tokens[:-_CHECK_BATCH], tokens[-_CHECK_BATCH:])
-    return cost < _BATCHES_PAY_BELOW
+    prefix, batch = tokens[:-_CHECK_BATCH], tokens[-_CHECK_BATCH:]
+    if not evaluator.batch_is_exact(prefix, batch):
+        return False
+    return evaluator.batch_cost(prefix, batch) < _BATCHES_PAY_BELOW
 
 
 class FastDecoder:
     def __init__(self, batch_forced: bool | None = None) -> None:
-        """`batch_forced`: feed forced text in batches where that is measured to pay (None),
-        always (True: greedy output the plain decoder's where the backend computes a batch as
-        its tokens one at a time), or never (False: greedy output the plain decoder's)."""
+        """`batch_forced`: feed forced text in batches where they are measured to give the
+        one-token logits and to pay (None), always (True: greedy output the plain decoder's
+        only where the backend computes a batch as its tokens one at a time), or never
+        (False). Greedy output is the plain decoder's with None and False."""
         self.batch_forced = batch_forced
         self._plain = PlainDecoder()
         self._engine: _Engine | None = None

@@ -101,6 +101,30 @@ class BatchEvaluator:
         self.llm.n_tokens = n_tokens
         self.llm._requires_eval = True
 
+    def batch_is_exact(self, prefix: Sequence[int], tokens: Sequence[int]) -> bool:
+        """After `prefix`, whether a batch of `tokens` gives, row by row, the logits its
+        tokens give one at a time, bit for bit. It empties the cache.
+
+        What decides it is how llama.cpp computes: on a CPU, a build with llamafile's
+        tinyBLAS (GGML_LLAMAFILE, on by default) multiplies f16 and Q8_0 matrices by another
+        kernel for two tokens or more, so attention over the f16 KV cache sums in another
+        order (up to 0.75 apart on the bundled model's logits). With flash attention
+        attention is no matrix product, but a one-token pass on several threads splits it
+        over the cached cells once they reach 512, which a short check cannot see: so flash
+        attention counts as exact only with one-token passes on one thread. A GPU's kernels
+        for one token and for a batch differ too."""
+        ctx = self.llm.ctx
+        flash = self.llm.context_params.flash_attn_type == llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        if flash and llama_cpp.llama_n_threads(ctx) > 1:
+            return False
+        self.truncate(0)
+        self.extend(prefix)
+        singles = [self.extend([token]) for token in tokens]
+        self.truncate(len(prefix))
+        rows = self.extend_each(tokens)
+        self.truncate(0)
+        return all(np.array_equal(single, row) for single, row in zip(singles, rows, strict=True))
+
     def batch_cost(self, prefix: Sequence[int], tokens: Sequence[int]) -> float:
         """After `prefix`, the time of `tokens` in one batch over their time one at a time
         (median of three each). It empties the cache.

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from typing import Literal
 
+import llama_cpp
 import numpy as np
 import pytest
 from pydantic import BaseModel, Field
@@ -180,6 +181,33 @@ def batch_exact_model(bundled_path):
     bit: flash attention on one thread (llama.cpp's CPU attention otherwise sums a batch in
     another order: up to 0.9 apart on this model, enough to tip a near-tie)."""
     return LlamaCppChatModel(bundled_path, n_ctx=2048, n_threads=1, flash_attn=True).load()
+
+
+def _check_batch(model: LlamaCppChatModel) -> tuple[list[int], list[int]]:
+    tokens = model.llm.tokenize(b'{"context":"Ana Lind is the mayor of Vellmar."}' * 3)
+    return tokens[:-8], tokens[-8:]
+
+
+def test_batches_count_as_exact_only_where_they_give_the_one_token_logits(
+    chat_model, batch_exact_model, bundled_path
+):
+    """#18 item 2: the fast decoder batches forced text only where a batch's rows are its
+    tokens' one-token logits bit for bit. On a CPU that is a llama.cpp built without
+    llamafile's tinyBLAS kernels (they serve f16 attention for two tokens or more), or
+    flash attention with one-token passes on one thread (on more, llama.cpp splits one
+    token's attention over the threads once 512 cells are cached)."""
+    llamafile = "LLAMAFILE = 1" in llama_cpp.llama_print_system_info().decode()
+    plain_attention = BatchEvaluator(chat_model.llm)
+    assert plain_attention.batch_is_exact(*_check_batch(chat_model)) is not llamafile
+    assert BatchEvaluator(batch_exact_model.llm).batch_is_exact(*_check_batch(batch_exact_model))
+    flash_threads = LlamaCppChatModel(bundled_path, n_ctx=512, n_threads=2, flash_attn=True)
+    assert not BatchEvaluator(flash_threads.llm).batch_is_exact(*_check_batch(flash_threads))
+    # what the default fast decoder decides follows: never batches that are not exact
+    fast = FastDecoder()
+    greedy_tokens(
+        chat_model, fast, [PLANNER, user("Request: Who founded Tarrow?")], grammar_for(Plan)
+    )
+    assert fast.batched is False or not llamafile
 
 
 @pytest.mark.parametrize("request_text", REQUESTS)
