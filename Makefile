@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LLAMA_CMAKE_ARGS ?= $(CMAKE_ARGS) -DGGML_LLAMAFILE=OFF
 
 .PHONY: install test lint chat bench constraints clean
 
@@ -12,10 +11,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: an unpinned torch pulls gigabytes of CUDA packages.
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
-	# every other package at the version the tests last passed with (constraints.txt);
-	# llama.cpp without llamafile's kernels: a batch then gives its tokens' one-token
-	# logits, so the fast decoder feeds forced text in batches (README, Grammars)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q -c constraints.txt -e '.[all,dev]'
+	# every other package at the version the tests last passed with (constraints.txt)
+	$(BIN)/pip install -q -c constraints.txt -e '.[all,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
