@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
@@ -31,9 +31,6 @@ from models.bundled import BUNDLED_NAME
 from schemas.atomic import write_atomic
 from schemas.errors import WaypointError
 from tools.atlas.names import MAX_SEED
-
-if TYPE_CHECKING:
-    from quantize.lora import LoraExportResult
 
 STATE_FILE = "pipeline.json"
 SIM, TRAIN, MERGED, GGUF, EVAL, REPORT = "sim", "train", "merged", "gguf", "eval", "report"
@@ -115,19 +112,12 @@ class PipelineConfig(BaseModel):
         return self
 
 
-def register_adapter(
-    adapter: Path, out: Path, base: Path, name: str, **provenance: Any
-) -> tuple["LoraExportResult", str]:
-    """A trained adapter written as a GGUF LoRA to `out` and registered over the GGUF `base`
-    as a fine-tuned planner that decodes as the shipped one does: the pipeline's adapter
-    stage and `waypoint export ADAPTER` alike. Returns the export and the registered name."""
-    from quantize.lora import export_lora
+def register_planner(path: Path, name: str, **fields: Any) -> str:
+    """A GGUF (with its `lora`, if any) registered as a fine-tuned planner that decodes as the
+    shipped one does: what the pipeline makes and what `waypoint export` writes alike."""
     from quantize.register import register
 
-    result = export_lora(adapter, out)
-    lora = str(out.resolve())
-    fields = {"planner": "fine-tuned", "decoder": DECODER, "lora": lora} | provenance
-    return result, register(base, name, **fields)
+    return register(path, name, planner="fine-tuned", decoder=DECODER, **fields)
 
 
 def gguf_base(base: str) -> Path | None:
@@ -329,22 +319,20 @@ class Pipeline:
     def adapter(self) -> dict[str, Any]:
         """The adapter as a GGUF LoRA beside a GGUF base, registered as a planner of its own:
         a few MB that llama.cpp applies to the base at load (how the bundled planner ships)."""
+        from quantize.lora import export_lora
+
         base = gguf_base(self.config.base)
         if base is None:
             return {"skipped": "the base is not a GGUF file"}
         path = self.out / GGUF / f"{self.config.name}.lora.gguf"
+        result = export_lora(Path(self.result("finetune")["adapter"]), path)
         name = f"{self.out.name}-{self.config.name}.{LORA}"
-        adapter = Path(self.result("finetune")["adapter"])
-        result, registered = register_adapter(adapter, path, base, name, pipeline=str(self.out))
+        registered = self._register(base, name, lora=str(path.resolve()))
         return {**result.model_dump(mode="json"), "base": str(base), "registered": registered}
 
     def _register(self, path: Path, name: str, **fields: Any) -> str:
-        """A planner this run made, in the user registry, decoding as the shipped one does."""
-        from quantize.register import register
-
-        return register(
-            path, name, planner="fine-tuned", pipeline=str(self.out), decoder=DECODER, **fields
-        )
+        """A planner this run made, in the user registry."""
+        return register_planner(path, name, pipeline=str(self.out), **fields)
 
     def verify(self) -> dict[str, Any]:
         from finetune.simulation import DATASET, tool_names

@@ -95,27 +95,27 @@ def export_command(
 
 def _export_adapter(adapter: Path, out: Path, name: str | None, base: str, register: bool) -> None:
     """The adapter as a GGUF LoRA, registered over its base as the pipeline registers its
-    own (`Pipeline.adapter`): decoding as the shipped planner does."""
+    own (`Pipeline.adapter`, `register_planner`)."""
     from quantize.errors import ExportError
     from quantize.lora import export_lora
     from quantize.register import default_name
-    from waypoint.pipeline import gguf_base, register_adapter
+    from waypoint.pipeline import gguf_base, register_planner
 
     base_file = gguf_base(base)
     if base_file is None or not base_file.is_file():
         raise ExportError(f"--base {base}: an adapter needs a GGUF base (bundled or a .gguf file)")
-    if register:
-        source = str(adapter.resolve())
-        result, registered = register_adapter(
-            adapter, out, base_file, name or default_name(out), source=source
-        )
-    else:
-        result = export_lora(adapter, out)
+    result = export_lora(adapter, out)
     typer.echo(
         f"wrote {result.path} (LoRA of {result.architecture}, rank {result.rank}, "
         f"{result.tensors} tensors, {result.size_bytes / 2**20:.1f} MiB)"
     )
     if register:
+        registered = register_planner(
+            base_file,
+            name or default_name(out),
+            lora=str(out.resolve()),
+            source=str(adapter.resolve()),
+        )
         typer.echo(f"registered as {registered} (fine-tuned planner: {base} + {out.name})")
 
 
