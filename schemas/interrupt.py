@@ -4,12 +4,17 @@ it, so that a long job can ask at a safe point whether one came.
 Python delivers SIGINT as a KeyboardInterrupt in whatever code runs at that moment. When that
 is a finalizer (a `__del__`, say simpleeval's, run as the calculator's evaluator is freed),
 Python prints "Exception ignored" and goes on: the interrupt is gone, and a run the user
-stopped finishes with exit 0. `SigintWatch.requested` keeps it.
+stopped finishes with exit 0. `SigintWatch.requested` keeps it, and while the watch is open
+such a swallowed KeyboardInterrupt is not printed either (a traceback in the middle of a clean
+"interrupted" message reads as a crash).
 """
 
 import signal
+import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 
 class SigintWatch:
@@ -23,18 +28,21 @@ class SigintWatch:
         self.raise_now = raise_now
         self._installed = False
         self._previous: object = signal.default_int_handler
+        self._previous_hook: Callable[[Any], object] = sys.unraisablehook
 
     def __enter__(self) -> "SigintWatch":
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, self._on_sigint)
             # None: the handler was not set from Python; restoring the default is closest.
             self._previous = signal.SIG_DFL if previous is None else previous
+            self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._on_unraisable
             self._installed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._previous_hook
             self._installed = False
 
     def check(self) -> None:
@@ -47,3 +55,10 @@ class SigintWatch:
         if self.raise_now:
             raise KeyboardInterrupt
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _on_unraisable(self, unraisable: Any) -> None:
+        # Our own KeyboardInterrupt, lost in a finalizer: `requested` holds it; anything else
+        # is reported as Python would.
+        if self.requested and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            return
+        self._previous_hook(unraisable)
