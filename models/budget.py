@@ -13,10 +13,11 @@ and valid under its grammar.
 
 The closing is found greedily, byte by byte, on a copy of the grammar state: the first byte
 it allows in an order that prefers ending things — inside a JSON string the closing quote,
-outside one `}` and `]`, then the shortest values. The order follows a small lexer over the
-text written so far (in a string or not), since `}` closes an object but is only a
-character inside a string. Greedy is not always the shortest closing; it is one that exists,
-found in ~50 grammar steps, and its length in tokens is what the budget keeps free.
+then a closing bracket (a pattern's nesting: `abs(abs(1000))`, not an arithmetic pattern's
+longest expression), outside one `}` and `]`, then the shortest values. The order follows a
+small lexer over the text written so far (in a string or not), since `}` closes an object
+but is only a character inside a string. Greedy is not always the shortest closing; it is
+one that exists, found in ~50 grammar steps, and its length in tokens is what the budget keeps free.
 
 Checking costs a few milliseconds (llama.cpp's grammar advances slowly inside long
 strings), so it is done only near the end: while the budget left exceeds twice the last
@@ -38,7 +39,7 @@ SLACK = 2  # tokens beyond the closing's length left to the model's choices (a c
 # remainder may take a token more than its share of the whole, split where it was)
 
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
-_FIRST_IN_STRING = b'"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -'
+_FIRST_IN_STRING = b'")]}abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ -'
 _FIRST_IN_ESCAPE = b'n"\\/bfrt'
 _FIRST_OUTSIDE = b'}],"0123456789ntf-[{:'
 

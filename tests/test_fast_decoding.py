@@ -27,6 +27,7 @@ from planner.prompts import fine_tuned_messages, zero_shot_messages
 from schemas.chat import system, user
 from schemas.plan import PlanRecord, plan_model
 from schemas.trajectory import Scratchpad, Step
+from tools.calculate import Calculate
 from tools.registry import TOOLS as REGISTRY
 from tools.registry import tool_class
 from waypoint.cli import app
@@ -289,6 +290,22 @@ def test_a_sample_that_runs_out_of_tokens_is_closed_valid_and_marked(chat_model,
         assert isinstance(c.parsed, schema) and c.completion_tokens <= max_tokens
         shortened += c.finish_reason == "length"
     assert shortened >= 3
+
+
+def test_a_budget_that_fits_leaves_a_nested_pattern_to_the_model(chat_model):
+    """Regression: the greedy closing of calculate's arithmetic pattern filled every level
+    (`abs(abs(1000 -1000 -1000 ...`, 100+ tokens), so at max_tokens=96 the budget wrote that
+    closing from the first token on instead of the model's `1`. A closing now ends nesting."""
+    tool = Calculate(chat_model)
+    request, task = "Add up the populations of Kelo and Vora.", "Combine the two populations"
+    scratchpad = Scratchpad(steps=[Step(
+        plan=PlanRecord(context="", thoughts="", task="Find Kelo.", tool="search_wikipedia"),
+        observation="Kelo is a city of 1,901,359 people.",
+    )])  # fmt: skip
+    schema = tool.call_schema(request, task, scratchpad)
+    messages = tool.argument_prompt(request, task, scratchpad)
+    plain, fast = both(chat_model, messages, schema=schema, max_tokens=tool.argument_tokens)
+    assert fast.text == plain.text and fast.finish_reason == "stop", (fast.text, plain.text)
 
 
 def test_sampling_follows_the_masked_distribution_exactly(chat_model, vocab):

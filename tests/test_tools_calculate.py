@@ -225,17 +225,21 @@ def _two_cities() -> Scratchpad:
 
 
 def test_a_derived_expression_can_only_use_numbers_the_run_has_seen(vocab):
-    """The grammar a model writes an expression under admits the run's numbers (digits or
-    words) and a few implied factors, each whole: none made up, mistyped or glued to another."""
+    """The grammar a model writes an expression under admits well-formed arithmetic on the
+    run's numbers (digits or words) and a few implied factors, each whole: none made up,
+    mistyped or glued to another, no parenthesis left open and no comma outside a call."""
     request = "Add the populations of Kelo and Vora, then take seven hundred and sixty-three."
     schema = Calculate().call_schema(request, "Combine the two populations", _two_cities())
     accepts = acceptor(vocab, grammar_for(schema))
     call = '{"expression":"%s"}'
     for good in ("1901359+948355", "(1901359 + 948355) / 2", "1901359+948355-763",
-                 "sqrt(948355)*100", "log10(1000)", "-763"):  # fmt: skip
+                 "sqrt(948355)*100", "log10(1000)", "-763", "max(1901359, 948355) // 2",
+                 "round((1901359 - 948355) / 2) ** 2"):  # fmt: skip
         assert accepts(call % good), good
     for bad in ("190135+948355", "1901359948355", "1901359+948355-764", "948355.5",
-                "7000", "", '1901359","x":"1'):  # fmt: skip
+                "7000", "", '1901359","x":"1', "1000,24", "(1901359 + 948355", "763)",
+                "sqrt 948355", "(1901359, 948355)", "1901359 +* 948355", "2(763)",
+                "pi * 2"):  # fmt: skip
         assert not accepts(call % bad), bad
     assert {"2", "12", "24", "60", "100", "365", "1000"} <= FACTORS
 

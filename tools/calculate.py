@@ -21,8 +21,8 @@ from models.chat_model import ChatModel
 from schemas.trajectory import Scratchpad
 from tools import prompts
 from tools.arithmetic import (
-    CONSTANTS,
     FUNCTIONS,
+    MAX_LENGTH,
     digits_in,
     evaluate,
     find_expression,
@@ -38,7 +38,7 @@ from tools.units import find_conversion
 
 class Expression(BaseModel):
     expression: str = Field(
-        pattern=r"^[0-9a-z_+\-*/%(). ,]{1,120}$",
+        pattern=rf"^[0-9a-z_+\-*/%(). ,]{{1,{MAX_LENGTH}}}$",
         description="one arithmetic expression that computes what the task asks",
     )
 
@@ -48,22 +48,31 @@ class Expression(BaseModel):
 # expression is one the run has seen.
 FACTORS = frozenset({"2", "7", "12", "24", "60", "100", "365", "1000", "3600"})
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
-# what may stand between two numbers: operators, parentheses, commas, functions, constants
-_BETWEEN = (
-    "(?:[+\\-*/%() ,]|" + "|".join(sorted([*FUNCTIONS, *CONSTANTS], key=len, reverse=True)) + ")"
-)
+_OPERATOR = r"(?: ?(?:\*\*|//|[+\-*/%]) ?)"
+_FUNCTION = "(?:" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + ")"
+# Parentheses nest this deep: `round((a - b) / 2, 1)` is depth 2. A pattern cannot count,
+# so each level is written out; the tool's token budget bounds the length anyway.
+_DEPTH, _TERMS = 2, 6
+
+
+def _expression(operand: str, depth: int) -> str:
+    """A pattern for arithmetic over `operand`s whose parentheses balance and whose commas
+    only separate a function's arguments (`1000,24` would reach the evaluator as a tuple)."""
+    if depth > 0:
+        inner = _expression(operand, depth - 1)
+        call = rf"{_FUNCTION}\({inner}(?:, ?{inner}){{0,2}}\)"
+        operand = rf"(?:{operand}|\({inner}\)|{call})"
+    term = f"-?{operand}"
+    return f"{term}(?:{_OPERATOR}{term}){{0,{_TERMS - 1}}}"
 
 
 def grounded(numbers: Iterable[str]) -> dict[str, Any]:
-    """Expression's schema, its numbers narrowed to `numbers`: a caller can copy a number of
-    the run but cannot mistype one, glue two together or make one up."""
+    """Expression's schema, narrowed to well-formed arithmetic on `numbers`: a caller can
+    copy a number of the run but cannot mistype one, glue two together or make one up."""
     plain = sorted({n for n in numbers if _PLAIN.fullmatch(n)}, key=lambda n: (-len(n), n))
-    number = "(?:" + "|".join(re.escape(n) for n in plain) + ")"
-    edge, between = _BETWEEN + "{0,8}", _BETWEEN + "{1,8}"  # two numbers are never glued
+    operand = "(?:" + "|".join(re.escape(n) for n in plain) + ")"
     schema = Expression.model_json_schema() | {"additionalProperties": False}
-    schema["properties"]["expression"]["pattern"] = (
-        f"^{edge}(?:{number}{between}){{0,15}}{number}{edge}$"
-    )
+    schema["properties"]["expression"]["pattern"] = f"^{_expression(operand, _DEPTH)}$"
     return schema
 
 
