@@ -17,7 +17,8 @@ then a closing bracket (a pattern's nesting: `abs(abs(1000))`, not an arithmetic
 longest expression), outside one `}` and `]`, then the shortest values. The order follows a
 small lexer over the text written so far (in a string or not), since `}` closes an object
 but is only a character inside a string. Greedy is not always the shortest closing; it is
-one that exists, found in ~50 grammar steps, and its length in tokens is what the budget keeps free.
+one that exists, found in ~50 grammar steps, and its length in tokens is what the budget
+keeps free.
 
 Checking costs a few milliseconds (llama.cpp's grammar advances slowly inside long
 strings), so it is done only near the end: while the budget left exceeds twice the last

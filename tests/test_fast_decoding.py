@@ -10,6 +10,7 @@ from typing import Literal
 import llama_cpp
 import numpy as np
 import pytest
+from conftest import searched
 from pydantic import BaseModel, Field
 from typer.testing import CliRunner
 
@@ -298,10 +299,7 @@ def test_a_budget_that_fits_leaves_a_nested_pattern_to_the_model(chat_model):
     closing from the first token on instead of the model's `1`. A closing now ends nesting."""
     tool = Calculate(chat_model)
     request, task = "Add up the populations of Kelo and Vora.", "Combine the two populations"
-    scratchpad = Scratchpad(steps=[Step(
-        plan=PlanRecord(context="", thoughts="", task="Find Kelo.", tool="search_wikipedia"),
-        observation="Kelo is a city of 1,901,359 people.",
-    )])  # fmt: skip
+    scratchpad = searched("Find Kelo.", "Kelo is a city of 1,901,359 people.")
     schema = tool.call_schema(request, task, scratchpad)
     messages = tool.argument_prompt(request, task, scratchpad)
     plain, fast = both(chat_model, messages, schema=schema, max_tokens=tool.argument_tokens)

@@ -50,7 +50,7 @@ FACTORS = frozenset({"2", "7", "12", "24", "60", "100", "365", "1000", "3600"})
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
 _OPERATOR = r"(?: ?(?:\*\*|//|[+\-*/%]) ?)"
 _FUNCTION = "(?:" + "|".join(sorted(FUNCTIONS, key=len, reverse=True)) + ")"
-# Parentheses nest this deep: `round((a - b) / 2, 1)` is depth 2. A pattern cannot count,
+# Parentheses nest this deep: `max((a - b) / 2, c)` is depth 2. A pattern cannot count,
 # so each level is written out; the tool's token budget bounds the length anyway.
 _DEPTH, _TERMS = 2, 6
 
