@@ -1,14 +1,19 @@
 """Training speed of `finetune.train` on this machine, as JSON.
 
 CPU: plan tokens learned per second by LoRA on the bundled SmolLM2-135M, on the same atlas
-trajectories laid out two ways, side by side: one sequence per plan that repeats the
-conversation before it (per-step SFT, "before"), and one packed sequence per trajectory
-with the loss on every plan ("after"). Each run is one epoch over the same requests, so both
-learn exactly the same plan tokens; the ratio of their plan tokens per second is what the
-layout saves. CUDA (when present): QLoRA step time and peak GPU memory for a 7B-shaped
-Llama with random weights (its shape, not its knowledge, sets the cost).
+trajectories, run side by side:
+- the layout: one sequence per plan that repeats the conversation before it (per-step SFT,
+  "step"), against one packed sequence per trajectory with the loss on every plan
+  ("trajectory", the recipe);
+- the LM head: trl's fused head, which off CUDA scores every position (and the entropy and
+  top-1 of its metrics), against the recipe's, which projects only the learned positions;
+- the precision: fp32 weights against the recipe's bf16 weights (where the CPU has bf16).
+Each run is one epoch over the same requests, so all learn exactly the same plan tokens;
+the ratio of plan tokens per second is what the recipe saves over each alternative. CUDA
+(when present): QLoRA step time and peak GPU memory for a 7B-shaped Llama with random
+weights (its shape, not its knowledge, sets the cost).
 
-    python bench/train_speed.py                 # the speed figures (about 10 min on 2 cores)
+    python bench/train_speed.py                 # the speed figures (about 20 min on 2 cores)
     python bench/train_speed.py --requests 12   # quicker
 """
 
@@ -16,6 +21,8 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -68,20 +75,43 @@ def _settings(dataset: Path, out: Path, **changes: object) -> dict:
     }  # fmt: skip
 
 
-LAYOUTS = {  # name → settings: the pipeline's before this change, and now
-    "step": {"layout": "step", "packing": False, "batch_size": 1, "grad_accum": 4},
-    "trajectory": {"layout": "trajectory", "packing": True, "batch_size": 1, "grad_accum": 1},
+RECIPE = {"layout": "trajectory", "packing": True, "batch_size": 1, "grad_accum": 1}
+VARIANTS = {  # name → settings and the LM head: the recipe, and one change from it each
+    "step": ({**RECIPE, "layout": "step", "packing": False, "grad_accum": 4}, "learned"),
+    "trajectory": (RECIPE, "learned"),
+    "trl head": (RECIPE, "trl"),
+    "fp32": ({**RECIPE, "precision": "fp32"}, "learned"),
 }
 
 
-def cpu_speed(layout: str, dataset: Path) -> dict:
-    with tempfile.TemporaryDirectory() as out:
-        config = TrainConfig(**_settings(dataset, Path(out), **LAYOUTS[layout]))
+@contextmanager
+def lm_head(kind: str) -> Iterator[None]:
+    """The loss's LM head: the recipe's ("learned"), or trl's fused one on every position."""
+    from finetune import weighted_loss
+
+    def trl_head(model, inputs):
+        outputs = model(**inputs, use_cache=False, fused_lm_head=True)
+        return outputs.log_probs, outputs.label_mask
+
+    recipe = weighted_loss.learned_log_probs
+    if kind == "trl":
+        weighted_loss.learned_log_probs = trl_head
+    try:
+        yield
+    finally:
+        weighted_loss.learned_log_probs = recipe
+
+
+def cpu_speed(variant: str, dataset: Path) -> dict:
+    settings, head = VARIANTS[variant]
+    with tempfile.TemporaryDirectory() as out, lm_head(head):
+        config = TrainConfig(**_settings(dataset, Path(out), **settings))
         return {
             "device": "cpu",
+            "variant": variant,
             "model": "smollm2-135m (bundled, dequantized)",
-            "method": f"LoRA r=16 all-linear, fp32, {layout} layout",
-            "layout": LAYOUTS[layout],
+            "method": f"LoRA r=16 all-linear, {config.precision} precision, {head} LM head",
+            "settings": settings,
             **_measure(config),
         }
 
@@ -139,13 +169,14 @@ def main() -> None:
         if torch.cuda.is_available():
             results = [cuda_qlora_speed(args.steps, args.batch_size, dataset)]
         else:
-            results = [cpu_speed(layout, dataset) for layout in LAYOUTS]
+            results = [cpu_speed(variant, dataset) for variant in VARIANTS]
     summary: dict = {"results": results, "wall_seconds": round(time.perf_counter() - started, 1)}
-    if len(results) == 2:  # the CPU pair, measured side by side on the same plans
-        before, after = (r["plan_tokens_per_second"] for r in results)
-        summary["plan_tokens_per_second_trajectory_over_step"] = round(after / before, 2)
-        before, after = (r["plan_tokens_per_cpu_second"] for r in results)
-        summary["plan_tokens_per_cpu_second_trajectory_over_step"] = round(after / before, 2)
+    if len(results) > 1:  # the CPU runs, side by side on the same plans
+        speed = {r["variant"]: r for r in results}
+        for other in VARIANTS.keys() - {"trajectory"}:
+            for figure in ("plan_tokens_per_second", "plan_tokens_per_cpu_second"):
+                ratio = speed["trajectory"][figure] / speed[other][figure]
+                summary[f"{figure}_recipe_over_{other.replace(' ', '_')}"] = round(ratio, 2)
     print(json.dumps(summary))
 
 

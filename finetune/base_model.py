@@ -90,14 +90,9 @@ class Hardware(BaseModel):
     gradient_checkpointing: bool
 
     @property
-    def weight_dtype(self) -> Literal["bfloat16", "float16", "float32"]:
-        """fp32 LoRA keeps fp32 weights even where it computes in bf16 (CPU autocast)."""
-        return "float32" if self.precision == "fp32" else self.compute_dtype
-
-    @property
     def mixed_precision(self) -> Literal["bf16", "fp16", "no"]:
-        """Autocast on CUDA, and on a CPU where fp32 weights compute in bf16."""
-        if self.device != "cuda" and self.precision != "fp32":
+        """Autocast on CUDA; a CPU computes in its weights' own dtype."""
+        if self.device != "cuda":
             return "no"
         return {"bfloat16": "bf16", "float16": "fp16", "float32": "no"}[self.compute_dtype]
 
@@ -115,17 +110,18 @@ class Hardware(BaseModel):
 
 
 def choose_hardware(precision: Precision, gradient_checkpointing: bool | None) -> Hardware:
-    """auto: QLoRA on CUDA (the seed's recipe); fp32 LoRA on CPU, where bitsandbytes' 4-bit
-    path trains slower than fp32 (measured 16–18 vs 12–16 s/step), computing under bf16
-    autocast where this CPU multiplies bf16 clearly faster (1.4× the tokens/s on AVX512-BF16)."""
+    """auto: QLoRA on CUDA (the seed's recipe). On a CPU, LoRA on bf16 weights where this
+    CPU multiplies bf16 clearly faster (AVX512-BF16, AMX), else on fp32 weights; bitsandbytes'
+    4-bit path trains slower than either there (measured 16–18 vs 12–16 s/step). bf16 weights
+    rather than bf16 autocast over fp32 ones, because autocast casts every weight at every
+    use: 1.35× the tokens/s (bench/train_speed.py). The adapter itself stays fp32 (peft)."""
     import torch
 
     cuda = torch.cuda.is_available()
-    auto = precision == "auto"
-    if auto:
-        precision = "4bit" if cuda else "fp32"
+    if precision == "auto":
+        precision = "4bit" if cuda else "bf16" if cpu_bf16_pays() else "fp32"
     if precision == "fp32":
-        compute = "bfloat16" if auto and not cuda and cpu_bf16_pays() else "float32"
+        compute = "float32"
     elif cuda and not torch.cuda.is_bf16_supported():
         compute = "float16"  # pre-Ampere GPUs have no bf16
     else:
@@ -180,7 +176,7 @@ def load_for_training(source: str, hardware: Hardware) -> "PreTrainedModel":
     import torch
     from transformers import AutoModelForCausalLM
 
-    dtype = getattr(torch, hardware.weight_dtype)
+    dtype = getattr(torch, hardware.compute_dtype)
     # Under FSDP each process loads on CPU and FSDP places the shards; DDP (or one GPU) puts
     # the whole 4-bit model on the process's own GPU.
     fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"

@@ -47,7 +47,9 @@ class StageSettings(BaseModel):
     adapter: Path | None = Field(
         None, description="an adapter of `base` to train on (else a new one from `lora`)"
     )
-    precision: Precision = Field("auto", description="auto: 4bit on CUDA, fp32 on CPU")
+    precision: Precision = Field(
+        "auto", description="auto: 4bit on CUDA; on a CPU bf16 where it pays, else fp32"
+    )
     lora: LoraSettings = Field(default_factory=LoraSettings)
     learning_rate: float = Field(2e-4, gt=0.0)
     lr_scheduler: Scheduler = "cosine"

@@ -191,21 +191,16 @@ def train(
     console = console or Console(stderr=True)
     train_examples, val_examples = _read_examples(config)
     run = TrainingRun(config, resume=resume, console=console)
-    from trl import SFTTrainer
+    from finetune import weighted_loss
 
     train_set, val_set, skipped = _encode(
         config, train_examples, val_examples, run.tokenizer, console
     )
-    trainer_class = SFTTrainer
-    if config.decision_weight != 1.0:  # the weights must survive trl's packing: pack here
-        from finetune import weighted_loss
-
-        if config.packing:
-            train_set, val_set = (
-                weighted_loss.pack(d, config.max_length, config.seed) for d in (train_set, val_set)
-            )
-        trainer_class = weighted_loss.WeightedSFTTrainer
-    trainer = trainer_class(
+    if config.packing:  # packed here, so that the weights survive it
+        train_set, val_set = (
+            weighted_loss.pack(d, config.max_length, config.seed) for d in (train_set, val_set)
+        )
+    trainer = weighted_loss.WeightedSFTTrainer(
         model=run.model(),
         args=_trainer_args(config, run, resume),
         train_dataset=train_set,
@@ -373,6 +368,6 @@ def _trainer_args(config: TrainConfig, run: TrainingRun, resume: bool):
         padding_free=config.packing,
         eval_strategy="epoch",
         eval_on_start=not resume,  # the base model's validation loss: what training improves on
-        # weighted data comes encoded and packed (finetune.weighted_loss)
-        dataset_kwargs={"skip_prepare_dataset": config.decision_weight != 1.0},
+        # the data comes encoded and packed (finetune.weighted_loss)
+        dataset_kwargs={"skip_prepare_dataset": True},
     )

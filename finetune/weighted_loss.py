@@ -8,8 +8,12 @@ its own training requests wrong at a validation loss of 0.02 per token. Weightin
 keeps their gradient from being averaged away, without changing the data's mix.
 
 The loss is Σ weight × token loss ÷ the number of learned tokens, so with every weight 1
-it is exactly trl's. Validation has no weights and keeps trl's loss: runs with and without
-weights are compared on one figure. Imported only once training starts (torch, trl).
+it is exactly trl's. Validation has no weights: it is that unweighted loss, so runs with and
+without weights are compared on one figure. Imported only once training starts (torch, trl).
+
+Off CUDA the LM head projects only the learned positions (`learned_log_probs`): trl's fused
+head is compact only where Triton runs, and elsewhere scores every position and also the
+entropy and top-1 its metrics log, which took a fifth of each step on two CPU cores.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -17,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from trl import SFTTrainer
 from trl.data_utils import pack_dataset
+from trl.kernels.chunked_logprob import _use_triton
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-from finetune.loss_mask import WEIGHTS
+from finetune.loss_mask import IGNORE_INDEX, WEIGHTS
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -70,10 +75,36 @@ class WeightedSFTTrainer(SFTTrainer):
         num_items_in_batch: torch.Tensor | int | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, Any]:
         weights = inputs.pop(WEIGHTS, None)
-        if weights is None:  # validation: trl's own loss
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        log_probs, mask = learned_log_probs(model, inputs)
+        if weights is not None:  # log_probs score labels[:, 1:]: the weights shift with them
+            log_probs = log_probs * weights[:, 1:]
+        learned = mask.sum() if num_items_in_batch is None else num_items_in_batch
+        loss = -log_probs.sum() / torch.as_tensor(learned).clamp(min=1)
+        return (loss, {"loss": loss, "log_probs": log_probs}) if return_outputs else loss
+
+
+def learned_log_probs(
+    model: torch.nn.Module, inputs: dict[str, Any]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-probability of each label in `labels[:, 1:]`, zero where masked; the mask).
+    Where trl's fused head is compact (Triton) or the head scales its logits, trl computes
+    them; elsewhere only the learned positions go through the head."""
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = causal_lm.get_output_embeddings()
+    if _use_triton(head.weight.device) or _scales_logits(causal_lm.config):
         outputs = model(**inputs, use_cache=False, fused_lm_head=True)
-        learned = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
-        # log_probs score labels[:, 1:] (zero where masked): the weights shift with them
-        loss = -(outputs.log_probs * weights[:, 1:]).sum() / torch.as_tensor(learned).clamp(min=1)
-        return (loss, outputs) if return_outputs else loss
+        return outputs.log_probs, outputs.label_mask
+    inputs = dict(inputs)
+    targets = inputs.pop("labels")[:, 1:]
+    hidden = causal_lm.base_model(**inputs, use_cache=False).last_hidden_state[:, :-1]
+    mask = targets != IGNORE_INDEX
+    logits = head(hidden[mask]).float()
+    learned = -torch.nn.functional.cross_entropy(logits, targets[mask], reduction="none")
+    return learned.new_zeros(mask.shape).masked_scatter(mask, learned), mask
+
+
+def _scales_logits(config: Any) -> bool:
+    text = config.get_text_config()
+    scales = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier",
+              "lm_head_multiplier")  # fmt: skip
+    return any(getattr(text, name, None) is not None for name in scales)

@@ -250,21 +250,22 @@ def test_config_errors_name_the_setting(overrides, message):
         load_config(None, {"dataset": "d.jsonl", "out": "run", **overrides})
 
 
-def test_auto_hardware_is_fp32_lora_on_cpu_and_qlora_on_cuda(monkeypatch):
+def test_auto_hardware_is_bf16_or_fp32_lora_on_cpu_and_qlora_on_cuda(monkeypatch):
     import torch
 
     from finetune import base_model
     from finetune.base_model import choose_hardware
 
-    for pays, autocast in ((True, "bf16"), (False, "no")):
+    for pays, precision, dtype in ((True, "bf16", "bfloat16"), (False, "fp32", "float32")):
         monkeypatch.setattr(base_model, "cpu_bf16_pays", lambda pays=pays: pays)
         cpu = choose_hardware("auto", None)
         if not torch.cuda.is_available():
-            assert (cpu.precision, cpu.weight_dtype, cpu.mixed_precision) == (
-                "fp32", "float32", autocast,
+            assert (cpu.precision, cpu.compute_dtype, cpu.mixed_precision) == (
+                precision, dtype, "no",
             )  # fmt: skip
             assert not cpu.gradient_checkpointing
-    assert choose_hardware("fp32", None).mixed_precision == "no"  # asked for: no autocast
+    fp32 = choose_hardware("fp32", None)  # asked for: fp32 even where bf16 pays
+    assert (fp32.compute_dtype, fp32.mixed_precision) == ("float32", "no")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     cuda = choose_hardware("auto", None)

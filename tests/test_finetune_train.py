@@ -209,9 +209,10 @@ def test_4bit_on_cpu_still_trains_after_an_evaluation_pass():
     assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
-def test_top_layers_under_cpu_bf16_autocast_adapt_only_those_layers(data, tmp_path, monkeypatch):
-    """The CPU recipe's two speed knobs at once: bf16 autocast over fp32 weights, and LoRA
-    on the last decoder layers only (every linear layer of them, as all-linear means)."""
+def test_top_layers_on_cpu_bf16_weights_adapt_only_those_layers(data, tmp_path, monkeypatch):
+    """The CPU recipe's two speed knobs at once: bf16 base weights under an fp32 adapter,
+    and LoRA on the last decoder layers only (every linear layer of them, as all-linear
+    means)."""
     import re
 
     from safetensors import safe_open
