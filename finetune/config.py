@@ -94,7 +94,7 @@ class TrainConfig(StageSettings):
         return self
 
 
-# What fits training a 135M model into minutes on two CPU cores (~120–260 training tokens/s):
+# What fits training a 135M model into minutes on two CPU cores (~300 training tokens/s):
 # packed rows, one row per optimizer step, and a high LoRA rate make each pass count; LoRA
 # dropout costs ~18% of a CPU step and a pass or three over fresh data does not overfit, so
 # it is off. The pipeline's planner and the tool caller train under it.
