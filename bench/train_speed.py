@@ -89,13 +89,9 @@ def lm_head(kind: str) -> Iterator[None]:
     """The loss's LM head: the recipe's ("learned"), or trl's fused one on every position."""
     from finetune import weighted_loss
 
-    def trl_head(model, inputs):
-        outputs = model(**inputs, use_cache=False, fused_lm_head=True)
-        return outputs.log_probs, outputs.label_mask
-
     recipe = weighted_loss.learned_log_probs
     if kind == "trl":
-        weighted_loss.learned_log_probs = trl_head
+        weighted_loss.learned_log_probs = weighted_loss.trl_log_probs
     try:
         yield
     finally:

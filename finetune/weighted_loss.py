@@ -92,8 +92,7 @@ def learned_log_probs(
     causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     head = causal_lm.get_output_embeddings()
     if _use_triton(head.weight.device) or _scales_logits(causal_lm.config):
-        outputs = model(**inputs, use_cache=False, fused_lm_head=True)
-        return outputs.log_probs, outputs.label_mask
+        return trl_log_probs(model, inputs)
     inputs = dict(inputs)
     targets = inputs.pop("labels")[:, 1:]
     hidden = causal_lm.base_model(**inputs, use_cache=False).last_hidden_state[:, :-1]
@@ -101,6 +100,14 @@ def learned_log_probs(
     logits = head(hidden[mask]).float()
     learned = -torch.nn.functional.cross_entropy(logits, targets[mask], reduction="none")
     return learned.new_zeros(mask.shape).masked_scatter(mask, learned), mask
+
+
+def trl_log_probs(
+    model: torch.nn.Module, inputs: dict[str, Any]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`learned_log_probs` from trl's fused head, every position scored where Triton is absent."""
+    outputs = model(**inputs, use_cache=False, fused_lm_head=True)
+    return outputs.log_probs, outputs.label_mask
 
 
 def _scales_logits(config: Any) -> bool:
