@@ -166,3 +166,7 @@ def test_a_finished_pipeline_ships_its_planner(tiny_run, tmp_path):
     manifest = ShippedPlanner.model_validate_json((shipped / "manifest.json").read_text())
     assert manifest.dataset_sha256 == dataset_fingerprint(out / "sim" / "dataset")
     assert manifest.evaluation["planners"] == ["fine-tuned:run-planner.lora"]
+    targets = {t.target: t for t in manifest.targets}  # the report's table, as measured
+    assert "lora completion ≥ 0.95" in targets and "lora real-tool pass rate ≥ 0.7" in targets
+    before_report = sum(r["seconds"] for k, r in state["stages"].items() if k != "report")
+    assert targets["whole pipeline ≤ 30 min"].measured == pytest.approx(before_report / 60)

@@ -3,6 +3,7 @@ and plots from `evals`), the targets the project set for the loop, the agreement
 quantized planners, the dataset and the wall time of every stage."""
 
 import json
+from operator import ge, le
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,18 @@ TARGET_AGREEMENT = 0.95  # same tool as the f16 planner, both run by llama.cpp
 TARGET_MINUTES = 30.0
 
 
+class Target(BaseModel):
+    target: str
+    measured: float
+    met: bool
+
+
 class PipelineReport(BaseModel):
     markdown: Path
     eval_markdown: Path
     plot: Path
     summary: Path
+    targets: list[Target]
 
 
 def write_pipeline_report(
@@ -53,9 +61,10 @@ def write_pipeline_report(
             real_files.markdown.read_text(),
             f"![real-tool metrics]({REAL_REPORT}/{real_files.plot.name})",
         ]
+    targets = _targets(summary, real, state)
     sections += [
         "## Targets",
-        _table(["target", "measured", "met"], _targets(summary, real, state)),
+        _table(["target", "measured", "met"], [_row(t) for t in targets]),
         "## Quantized planners against the full-precision model",
         "Greedy plans on held-out prompts. Parse rate to drift: against the merged Hugging "
         "Face model under outlines; the last two columns: against the f16 GGUF, decoded by "
@@ -69,8 +78,9 @@ def write_pipeline_report(
     markdown = out / PIPELINE_MARKDOWN
     markdown.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     return PipelineReport(
-        markdown=markdown, eval_markdown=files.markdown, plot=files.plot, summary=files.summary
-    )
+        markdown=markdown, eval_markdown=files.markdown, plot=files.plot, summary=files.summary,
+        targets=targets,
+    )  # fmt: skip
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -86,40 +96,34 @@ def _mean(summary: "EvalSummary", planner: str, metric: str) -> float | None:
 
 def _targets(
     summary: "EvalSummary", real: "EvalSummary | None", state: "PipelineState"
-) -> list[list[str]]:
+) -> list[Target]:
     planner = state.stages["evaluate"].result["planners"][0]
     label = state.config.eval_types[0]
-    rows = []
     expert = _mean(summary, "expert", "pass_rate")
     tuned = _mean(summary, planner, "pass_rate")
-    if expert and tuned is not None:
-        share = tuned / expert
-        rows.append(_row(f"{label} pass rate ≥ {TARGET_PASS_SHARE} × expert's", share,
-                         share >= TARGET_PASS_SHARE))  # fmt: skip
-    completion = _mean(summary, planner, "completion_rate")
-    if completion is not None:
-        rows.append(_row(f"{label} completion ≥ {TARGET_COMPLETION}", completion,
-                         completion >= TARGET_COMPLETION))  # fmt: skip
-    bad = _mean(summary, planner, "bad_task_rate")
-    if bad is not None:
-        rows.append(_row(f"{label} bad-task rate ≤ {TARGET_BAD_TASK}", bad, bad <= TARGET_BAD_TASK))
-    real_pass = _mean(real, planner, "pass_rate") if real else None
-    if real_pass is not None:
-        rows.append(_row(f"{label} real-tool pass rate ≥ {TARGET_REAL_PASS}", real_pass,
-                         real_pass >= TARGET_REAL_PASS))  # fmt: skip
-    agreement = _file_agreement(state, "Q4_K_M")
-    if agreement is not None:
-        rows.append(_row(f"Q4_K_M same tool as f16 ≥ {TARGET_AGREEMENT}",
-                         agreement, agreement >= TARGET_AGREEMENT))  # fmt: skip
-    minutes = sum(r.seconds for r in state.stages.values()) / 60
-    rows.append(
-        _row(f"whole pipeline ≤ {TARGET_MINUTES:.0f} min", minutes, minutes <= TARGET_MINUTES)
-    )
-    return rows
+    measured = [  # (target, value or None where not measured, comparison, threshold)
+        (f"{label} pass rate ≥ {TARGET_PASS_SHARE} × expert's",
+         tuned / expert if expert and tuned is not None else None, ge, TARGET_PASS_SHARE),
+        (f"{label} completion ≥ {TARGET_COMPLETION}",
+         _mean(summary, planner, "completion_rate"), ge, TARGET_COMPLETION),
+        (f"{label} bad-task rate ≤ {TARGET_BAD_TASK}",
+         _mean(summary, planner, "bad_task_rate"), le, TARGET_BAD_TASK),
+        (f"{label} real-tool pass rate ≥ {TARGET_REAL_PASS}",
+         _mean(real, planner, "pass_rate") if real else None, ge, TARGET_REAL_PASS),
+        (f"Q4_K_M same tool as f16 ≥ {TARGET_AGREEMENT}",
+         _file_agreement(state, "Q4_K_M"), ge, TARGET_AGREEMENT),
+        (f"whole pipeline ≤ {TARGET_MINUTES:.0f} min",
+         sum(r.seconds for r in state.stages.values()) / 60, le, TARGET_MINUTES),
+    ]  # fmt: skip
+    return [
+        Target(target=target, measured=value, met=meets(value, threshold))
+        for target, value, meets, threshold in measured
+        if value is not None
+    ]
 
 
-def _row(target: str, value: float, met: bool) -> list[str]:
-    return [target, f"{value:.2f}", "yes" if met else "**no**"]
+def _row(target: Target) -> list[str]:
+    return [target.target, f"{target.measured:.2f}", "yes" if target.met else "**no**"]
 
 
 def _file_agreement(state: "PipelineState", file_type: str) -> float | None:

@@ -3,7 +3,7 @@ and a fingerprint of the dataset it learned from, in one folder of `models/plann
 
     models/planners/NAME/adapter.gguf    what llama.cpp applies to the base
     models/planners/NAME/pipeline.toml   `waypoint pipeline --config` reproduces it
-    models/planners/NAME/manifest.json   base, sizes, hashes, dataset, figures measured
+    models/planners/NAME/manifest.json   base, sizes, hashes, dataset, targets measured
 
 The dataset is deterministic (a seeded world and a scripted expert), so its fingerprint can be
 checked anywhere by running the simulation stages of the same settings again, in seconds.
@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import tomli_w
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from schemas.atomic import write_atomic
 from schemas.errors import WaypointError
+from waypoint.pipeline_report import Target
 
 if TYPE_CHECKING:
     from waypoint.pipeline import PipelineState
@@ -34,6 +35,7 @@ class ShippedPlanner(BaseModel):
     dataset_sha256: str
     dataset: dict[str, Any]
     evaluation: dict[str, Any]
+    targets: list[Target] = Field(description="the pipeline report's targets, as measured")
     stage_seconds: dict[str, float]
     made: datetime
 
@@ -70,6 +72,7 @@ def ship(state: "PipelineState", out: Path, folder: Path) -> ShippedPlanner:
         dataset_sha256=dataset_fingerprint(out / SIM / DATASET),
         dataset=state.stages["package"].result,
         evaluation=state.stages["evaluate"].result,
+        targets=state.stages["report"].result.get("targets", []),  # older runs have none
         stage_seconds={name: round(r.seconds, 1) for name, r in state.stages.items()},
         made=datetime.now(UTC),
     )
