@@ -7,6 +7,9 @@ trajectories, run side by side:
   ("trajectory", the recipe);
 - the LM head: trl's fused head, which off CUDA scores every position (and the entropy and
   top-1 of its metrics), against the recipe's, which projects only the learned positions;
+- attention in a packed row: one call over the whole row behind a block-diagonal mask
+  (transformers' SDPA, `attention = "row_mask"`), against the recipe's, one causal call per
+  example (`finetune.packed_attention`);
 - the precision: fp32 weights against the recipe's bf16 weights (where the CPU has bf16).
 Each run is one epoch over the same requests, so all learn exactly the same plan tokens;
 the ratio of plan tokens per second is what the recipe saves over each alternative. CUDA
@@ -15,6 +18,7 @@ weights (its shape, not its knowledge, sets the cost).
 
     python bench/train_speed.py                 # the speed figures (about 20 min on 2 cores)
     python bench/train_speed.py --requests 12   # quicker
+    python bench/train_speed.py --variants trajectory,masked_attention   # two of them
 """
 
 import argparse
@@ -79,7 +83,8 @@ RECIPE = {"layout": "trajectory", "packing": True, "batch_size": 1, "grad_accum"
 VARIANTS = {  # name → settings and the LM head: the recipe, and one change from it each
     "step": ({**RECIPE, "layout": "step", "packing": False, "grad_accum": 4}, "learned"),
     "trajectory": (RECIPE, "learned"),
-    "trl head": (RECIPE, "trl"),
+    "trl_head": (RECIPE, "trl"),
+    "masked_attention": ({**RECIPE, "attention": "row_mask"}, "learned"),
     "fp32": ({**RECIPE, "precision": "fp32"}, "learned"),
 }
 
@@ -155,7 +160,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--steps", type=int, default=6, help="CUDA: optimizer steps measured")
     parser.add_argument("--batch-size", type=int, default=4, help="CUDA: examples per step")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"CPU: some of {', '.join(VARIANTS)}"
+    )
     args = parser.parse_args()
+    variants = args.variants.split(",")
+    if "trajectory" not in variants or not set(variants) <= VARIANTS.keys():
+        parser.error(f"--variants: trajectory (the recipe) and any of {', '.join(VARIANTS)}")
 
     import torch
 
@@ -165,14 +176,14 @@ def main() -> None:
         if torch.cuda.is_available():
             results = [cuda_qlora_speed(args.steps, args.batch_size, dataset)]
         else:
-            results = [cpu_speed(variant, dataset) for variant in VARIANTS]
+            results = [cpu_speed(variant, dataset) for variant in variants]
     summary: dict = {"results": results, "wall_seconds": round(time.perf_counter() - started, 1)}
     if len(results) > 1:  # the CPU runs, side by side on the same plans
         speed = {r["variant"]: r for r in results}
-        for other in VARIANTS.keys() - {"trajectory"}:
+        for other in speed.keys() - {"trajectory"}:
             for figure in ("plan_tokens_per_second", "plan_tokens_per_cpu_second"):
                 ratio = speed["trajectory"][figure] / speed[other][figure]
-                summary[f"{figure}_recipe_over_{other.replace(' ', '_')}"] = round(ratio, 2)
+                summary[f"{figure}_recipe_over_{other}"] = round(ratio, 2)
     print(json.dumps(summary))
 
 

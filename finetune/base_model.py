@@ -172,16 +172,24 @@ def load_tokenizer(source: str) -> "PreTrainedTokenizerBase":
     return tokenizer
 
 
-def load_for_training(source: str, hardware: Hardware) -> "PreTrainedModel":
-    """The base model, frozen and ready for LoRA adapters in the chosen precision."""
+def load_for_training(
+    source: str, hardware: Hardware, *, packed: bool = False
+) -> "PreTrainedModel":
+    """The base model, frozen and ready for LoRA adapters in the chosen precision; `packed`:
+    attention example by example in packed rows (several examples each)."""
     import torch
     from transformers import AutoModelForCausalLM
+
+    from finetune import packed_attention
 
     dtype = getattr(torch, hardware.compute_dtype)
     # Under FSDP each process loads on CPU and FSDP places the shards; DDP (or one GPU) puts
     # the whole 4-bit model on the process's own GPU.
     fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
     kwargs: dict = {"dtype": dtype}
+    if packed:
+        packed_attention.register()
+        kwargs["attn_implementation"] = packed_attention.NAME
     if hardware.precision == "4bit":
         kwargs["quantization_config"] = _nf4_config(dtype)
         if hardware.device == "cuda" and not fsdp:

@@ -75,6 +75,11 @@ class TrainConfig(StageSettings):
     packing: bool = Field(
         True, description="several examples per sequence, none attending to another"
     )
+    attention: Literal["per_example", "row_mask"] = Field(
+        "per_example",
+        description="packed rows: each example attended to on its own, or the whole row behind "
+        "a block-diagonal mask (the same values, slower; what trained before 2026-12-07)",
+    )
     layout: Literal["trajectory", "step"] = Field(
         "trajectory", description="one sequence per trajectory, or per plan (its prefix again)"
     )

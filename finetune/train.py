@@ -89,10 +89,11 @@ class TrainingRun:
         self.tokenizer = load_tokenizer(self.source)
         self.progress, self.interrupt = TrainingProgress(console), GracefulInterrupt()
 
-    def model(self) -> "PreTrainedModel":
+    def model(self, *, packed: bool = False) -> "PreTrainedModel":
         """The base in the chosen precision, with the adapter to go on training if there is
-        one (else the trainer adds a new one from `peft_config`)."""
-        model = load_for_training(self.source, self.hardware)
+        one (else the trainer adds a new one from `peft_config`); `packed`: attention example by
+        example in packed rows."""
+        model = load_for_training(self.source, self.hardware, packed=packed)
         if self.config.adapter is None:
             return model
         from peft import PeftModel
@@ -201,7 +202,7 @@ def train(
             weighted_loss.pack(d, config.max_length, config.seed) for d in (train_set, val_set)
         )
     trainer = weighted_loss.WeightedSFTTrainer(
-        model=run.model(),
+        model=run.model(packed=config.packing and config.attention == "per_example"),
         args=_trainer_args(config, run, resume),
         train_dataset=train_set,
         eval_dataset=val_set,

@@ -139,14 +139,20 @@ def test_packed_rows_keep_examples_apart(tokenizer):
     assert "attention_mask" not in batch
 
 
-def test_a_packed_example_sees_only_itself_in_the_training_model(tokenizer):
+@pytest.mark.parametrize("packed", [False, True], ids=["row-wide mask", "example by example"])
+def test_a_packed_example_sees_only_itself_in_the_training_model(tokenizer, packed):
     """The model as training loads it: each example's logits in a packed row are its logits
-    alone (a KV cache would switch off the per-example mask and let examples mix)."""
+    alone (a KV cache would switch off the per-example mask and let examples mix), whether
+    a mask over the row keeps them apart or each is attended to on its own."""
     import torch
 
+    from finetune import packed_attention
     from finetune.base_model import choose_hardware, load_for_training, resolve_base
 
-    model = load_for_training(resolve_base("smollm2-135m"), choose_hardware("fp32", False))
+    hardware = choose_hardware("fp32", False)
+    model = load_for_training(resolve_base("smollm2-135m"), hardware, packed=packed)
+    expected = packed_attention.NAME if packed else "sdpa"
+    assert model.config._attn_implementation == expected
     model.train()  # dropout is 0 in the base's config; train mode is what the trainer uses
     rows = [encode(e, tokenizer, completion_only=True)[0] for e in planner_examples(2)]
     batch = collate(tokenizer, rows, padding_free=True)
