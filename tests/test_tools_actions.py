@@ -16,7 +16,7 @@ from tools.base import ToolError
 from tools.context import ToolContext
 from tools.create_event import CreateEvent, Event, parse_event
 from tools.files import write_new
-from tools.final_answer import FinalAnswer
+from tools.final_answer import FinalAnswer, misstated_measures
 from tools.ics import event_ics
 from tools.registry import TOOLS, load_tools, tool_class
 from tools.send_email import SendEmail
@@ -138,6 +138,7 @@ NILE = (
     [
         "Find the length of the Nile.",  # an earlier step's task: an instruction, no answer
         "The length of the Nile is 4,132 kilometres.",  # a number no result holds
+        "The length of the Nile is 6,650 metres.",  # a unit the result never gives it
     ],
 )
 def test_an_answer_that_holds_nothing_becomes_the_result_sentence_that_answers(answer):
@@ -156,6 +157,7 @@ def test_an_answer_that_holds_nothing_becomes_the_result_sentence_that_answers(a
         "The Nile is about 6650 kilometres long.",  # digits grouped or not, the same number
         "The Nile has 2 main tributaries.",  # spelled out in the result
         "The Nile is the longest river.",  # no number to check
+        "The Nile has 2 main tributaries, 6650 kilometres in all.",  # units as the results
     ],
 )
 def test_an_answer_that_states_what_the_results_hold_is_kept(answer):
@@ -163,6 +165,23 @@ def test_an_answer_that_states_what_the_results_hold_is_kept(answer):
         "Tell me about the Nile", answer, searched("Find the Nile.", NILE)
     )
     assert observation.text == answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "known", "misstated"),
+    [
+        ("It is 11,000 kilometres deep.", "It lies 11,000 metres down.", True),
+        ("Zufisoze covers 801103 square kilometres.", "801103 people on 404 square km", True),
+        ("Zufisoze covers 404 square kilometres.", "on 404 Square Kilometres", False),
+        ("The tower is 610 metres tall.", "It rises 610 m above the city.", False),  # one unit
+        ("5 kilometres are 5000 metres.", "5 kilometres to metres? 5 * 1000 = 5000", False),
+        ("Mozart was 35 years old.", "He died at the age of 35.", False),  # a bare number
+    ],
+)
+def test_a_measure_is_misstated_when_the_run_gives_its_number_another_unit(
+    answer, known, misstated
+):
+    assert bool(misstated_measures(answer, known)) is misstated
 
 
 FAIR = "Nudremeza Fair: On 2027-03-22, Nifishegi hosts the Nudremeza Fair. About 9,000 come."

@@ -6,10 +6,13 @@ call that composes the answer from the results could only lose facts on the way:
 bundled 135M model it did, and the answer came out worse than the results it read.
 
 A small planner still sometimes writes an answer that holds nothing: it repeats an earlier
-step's task ("Find the length of the Nile."), or it states a number that no result, nor the
-request, holds. Such an answer is never better than the facts found, so the tool answers
-with the sentence of the results that best matches the request instead, quoted verbatim
-under its title as the search tools quote passages.
+step's task ("Find the length of the Nile."), it states a number that no result, nor the
+request, holds, or it gives a number a unit the run never gives it ("11,000 kilometres"
+where the result says "11,000 metres", "801103 square kilometres" where it says "801103
+people"). Such an answer is never better than the facts found, so the tool answers with
+the sentence of the results that best matches the request instead (for a misstated
+measure, among the sentences that state its number), quoted verbatim under its title as
+the search tools quote passages.
 
 A comparison's answer is a verdict, "W has more employees: 61626, against 29,224 for L.", and
 a small planner tends to name as W the entity the request names first, whatever the values
@@ -17,11 +20,12 @@ say. The values it quotes are the results', so a verdict they contradict is turn
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from schemas.trajectory import Scratchpad
-from tools.arithmetic import NUMBER, known_numbers, numbers_in
+from tools.arithmetic import NUMBER, digits_in, known_numbers, numbers_in
 from tools.base import Observation, Tool, ToolError
+from tools.units import unit_of
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
@@ -40,6 +44,8 @@ class FinalAnswer(Tool):
             raise ToolError("the answer is empty")
         if holds_nothing(request, answer, scratchpad):
             answer = best_sentence(request, scratchpad) or answer
+        elif misstated := misstated_measures(answer, " ".join([request, *scratchpad.results()])):
+            answer = best_sentence(request, scratchpad, stating=misstated) or answer
         return Observation(text=turned_round(answer), final=True)
 
 
@@ -50,6 +56,40 @@ def holds_nothing(request: str, answer: str, scratchpad: Scratchpad) -> bool:
     if answer.casefold() in {s.plan.task.strip().casefold() for s in steps}:
         return True
     return not numbers_in(answer) <= known_numbers(request, scratchpad)
+
+
+_UNIT = (
+    r"(?:square |cubic )?(?:(?:kilo|centi|milli)?(?:metre|meter|gram|litre|liter)|tonne|mile"
+    r"|second|minute|hour|day|week|month|year|degree|percent)s?|feet|foot"
+)
+_MEASURE = re.compile(rf"(?<![\w.])(?P<number>{NUMBER}) (?P<unit>{_UNIT})\b", re.IGNORECASE)
+_AFTER = re.compile(
+    rf"(?<![\w.])(?P<number>{NUMBER})(?P<after>\s+(?:square |cubic )?[a-z]+)?", re.IGNORECASE
+)
+
+
+def misstated_measures(answer: str, known: str) -> set[str]:
+    """The numbers `answer` gives a unit that `known` (the request and the results) never
+    writes after them ("m" and "metres" are one unit). A bare number in `known` (a
+    calculation's "= 5000", "the age of 35.") takes any unit."""
+    after: dict[str, set[str]] = {}
+    for found in _AFTER.finditer(known):
+        unit = _unit(found["after"] or "")
+        after.setdefault(found["number"].replace(",", ""), set()).add(unit)
+    misstated = set()
+    for measure in _MEASURE.finditer(answer):
+        number = measure["number"].replace(",", "")
+        seen = after.get(number)
+        if seen and "" not in seen and _unit(measure["unit"]) not in seen:
+            misstated.add(number)
+    return misstated
+
+
+def _unit(words: str) -> str:
+    """The unit `words` begin with, in one spelling, else their first word ("" if none)."""
+    split = words.lower().split()
+    first = " ".join(split[:2] if split[:1] in (["square"], ["cubic"]) else split[:1])
+    return unit_of(first) or first if first else ""
 
 
 _VERDICT = re.compile(
@@ -90,10 +130,15 @@ def _mid_sentence(name: str) -> str:
     return "the" + name[3:] if name.startswith("The ") else name
 
 
-def best_sentence(request: str, scratchpad: Scratchpad) -> str | None:
-    """The sentence of the results closest in meaning to `request`, as `Title: sentence`; None
-    when no step returned a result."""
+def best_sentence(
+    request: str, scratchpad: Scratchpad, stating: Set[str] = frozenset()
+) -> str | None:
+    """The sentence of the results closest in meaning to `request`, as `Title: sentence`,
+    among those stating one of the numbers `stating` if any does; None when no step returned
+    a result."""
     candidates = list(_sentences(scratchpad))
+    holding = [c for c in candidates if stating & digits_in(c)]
+    candidates = holding or candidates
     if not candidates:
         return None
     from tools.retrieval.embedder import shared_embedder  # loads a model: only when needed

@@ -67,6 +67,16 @@ def _names(words: str, last: bool) -> list[str]:
     return [words, parts[-1 if last else 0]] if len(parts) == 2 else [words]
 
 
+def unit_of(text: str) -> str | None:
+    """The unit `text` names, in pint's one spelling ("metres", "m" → "meter"), or None."""
+    import pint
+
+    try:
+        return str(_registry().parse_units(text))
+    except (pint.errors.PintError, ValueError, SyntaxError, AttributeError):
+        return None
+
+
 @cache
 def _registry():
     import pint
