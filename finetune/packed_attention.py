@@ -30,10 +30,10 @@ def packed_attention(
     import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    positions = kwargs.pop("position_ids")
+    positions = kwargs.pop("position_ids", None)
     if query.shape[0] != 1 or positions is None:
         raise ValueError(f"{NAME} attends over one packed row with its position_ids")
-    starts = (positions[0] == 0).nonzero().flatten().tolist()
+    starts = sorted({0, *(positions[0] == 0).nonzero().flatten().tolist()})
     bounds = zip(starts, [*starts[1:], positions.shape[1]], strict=True)
     kwargs.pop("is_causal", None)
     outputs = [
@@ -51,11 +51,10 @@ def no_mask(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def register() -> str:
+def register() -> None:
     """Make `NAME` an attention implementation transformers can load a model with."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface
 
     AttentionInterface.register(NAME, packed_attention)
     AttentionMaskInterface.register(NAME, no_mask)
-    return NAME
