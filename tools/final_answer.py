@@ -71,18 +71,21 @@ _AFTER = re.compile(
 def misstated_measures(answer: str, known: str) -> set[str]:
     """The numbers `answer` gives a unit that `known` (the request and the results) never
     writes after them ("m" and "metres" are one unit). A bare number in `known` (a
-    calculation's "= 5000", "the age of 35.") takes any unit."""
+    calculation's "= 5000", "the age of 35.") takes any unit. pint reads only the words
+    after the answer's own measured numbers, and only when it has some."""
+    measures = {m["number"].replace(",", ""): m["unit"] for m in _MEASURE.finditer(answer)}
+    if not measures:
+        return set()
     after: dict[str, set[str]] = {}
     for found in _AFTER.finditer(known):
-        unit = _unit(found["after"] or "")
-        after.setdefault(found["number"].replace(",", ""), set()).add(unit)
-    misstated = set()
-    for measure in _MEASURE.finditer(answer):
-        number = measure["number"].replace(",", "")
-        seen = after.get(number)
-        if seen and "" not in seen and _unit(measure["unit"]) not in seen:
-            misstated.add(number)
-    return misstated
+        number = found["number"].replace(",", "")
+        if number in measures:
+            after.setdefault(number, set()).add(_unit(found["after"] or ""))
+    return {
+        number
+        for number, unit in measures.items()
+        if after.get(number) and "" not in after[number] and _unit(unit) not in after[number]
+    }
 
 
 def _unit(words: str) -> str:
