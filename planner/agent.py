@@ -2,8 +2,9 @@
 
 The agent knows no tool by name. A step's tool is looked up in the tool set and run; an
 observation marked final ends the run with its text as the answer. At the last step the
-planner may only choose a tool that ends the run, so a run that can answer does. A tool that raises
-does not end the run: its error becomes the observation the planner sees next. Every run,
+planner may only choose a tool that ends the run, so a run that can answer does, and before
+it only the tools ready for what the run has read (`Tool.ready`). A tool that raises does not
+end the run: its error becomes the observation the planner sees next. Every run,
 finished or not, is returned as a `Trajectory`, except one cut short by a model server's
 fault (`ServerFault`, from the planner or a tool): that is no result of the run, and the
 fault is raised for the caller to retry the request later.
@@ -28,7 +29,14 @@ from planner.events import (
 )
 from schemas.errors import WaypointError
 from schemas.plan import PlanRecord
-from schemas.trajectory import Exchange, Scratchpad, Step, Trajectory, TrajectoryMeta
+from schemas.trajectory import (
+    Exchange,
+    Scratchpad,
+    Step,
+    Trajectory,
+    TrajectoryMeta,
+    texts_read,
+)
 from tools.base import Tool
 
 logger = logging.getLogger(__name__)
@@ -126,7 +134,7 @@ class Agent:
         for number in range(1, self.max_steps + 1):
             scratchpad = Scratchpad(steps=trajectory.steps)
             last = number == self.max_steps and self.final_tools
-            only = self.final_tools if last else None
+            only = self.final_tools if last else self._ready(trajectory, scratchpad)
             try:
                 decision = self.planner.plan(
                     trajectory.request, scratchpad, trajectory.history, only=only
@@ -148,6 +156,13 @@ class Agent:
                 return
         trajectory.status = "incomplete"
         trajectory.reason = f"no answer within {self.max_steps} steps"
+
+    def _ready(self, trajectory: Trajectory, scratchpad: Scratchpad) -> list[str] | None:
+        """The tools that can act on what the run has read (`Tool.ready`), or None when all
+        can."""
+        seen = texts_read(trajectory.request, scratchpad, trajectory.history)
+        ready = [name for name, tool in self.tools.items() if tool.ready(seen)]
+        return None if len(ready) == len(self.tools) else ready
 
     def _act(
         self, number: int, request: str, plan: PlanRecord, scratchpad: Scratchpad

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import ValidationError
 
 from schemas.plan import PlanRecord
-from schemas.trajectory import Exchange, Scratchpad
+from schemas.trajectory import Exchange, Scratchpad, texts_read
 
 ADDRESS = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 # an address, or a word of letters (hyphenated parts included); digits are never names
@@ -76,9 +76,7 @@ def ground(
     """`plan` with its names and addresses snapped to those the run has seen. A snap never
     turns the plan into a step already taken (the grammar kept it fresh) nor past a field's
     length bound: then the plan stays as written."""
-    texts = [request, *(s.observation for s in scratchpad.steps)]
-    texts += [t for exchange in history for t in (exchange.request, exchange.answer or "")]
-    vocabulary = Vocabulary(texts)
+    vocabulary = Vocabulary(texts_read(request, scratchpad, history))
     fields = ("context", "thoughts", "task")
     try:
         snapped = PlanRecord.model_validate(

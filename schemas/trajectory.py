@@ -1,5 +1,6 @@
 """A run of the agent on one request: the typed record used by chat, evals and training."""
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -41,6 +42,13 @@ class Scratchpad(BaseModel):
 
 
 Status = Literal["answered", "incomplete", "failed"]
+
+
+def texts_read(request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()) -> list[str]:
+    """Everything a run has read so far: the request, the steps' results and the earlier
+    turns of the conversation."""
+    texts = [request, *(s.observation for s in scratchpad.steps)]
+    return texts + [t for exchange in history for t in (exchange.request, exchange.answer or "")]
 
 
 class TrajectoryMeta(BaseModel):

@@ -20,6 +20,7 @@ from schemas.trajectory import Exchange, Scratchpad, Step, TrajectoryMeta
 from tools.base import Observation, Tool, ToolError
 from tools.calculate import Calculate
 from tools.final_answer import FinalAnswer
+from tools.send_email import SendEmail
 
 
 class ScriptedModel(ChatModel):
@@ -131,6 +132,44 @@ def test_the_last_step_can_only_end_the_run():
     last = model.schemas[-1]["properties"]["tool"]
     assert last.get("enum", [last.get("const")]) == ["final_answer"]
     assert model.schemas[0]["properties"]["tool"]["enum"] == ["calculate", "final_answer"]
+
+
+class LookUp(Tool):
+    name = "look_up"
+    description = "Finds an address."
+
+    def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
+        return Observation(text="Ana Lind: her address is ana.lind@example.com.")
+
+
+def offered(schema: dict[str, Any]) -> set[str]:
+    """The tools a plan schema admits, over its branches."""
+    return {t for b in schema.get("anyOf", [schema]) for t in b["properties"]["tool"]["enum"]}
+
+
+def test_send_email_is_offered_only_once_an_address_has_been_read(tmp_path):
+    """An e-mail to an address no text of the run holds would go to a made-up one (or fail):
+    the grammar offers send_email from the step after the address is read."""
+    plans = [
+        plan("look_up", "Find the e-mail address of Ana Lind."),
+        plan("send_email", "Send an e-mail to ana.lind@example.com saying that it is ready."),
+        plan("final_answer", "I told Ana Lind."),
+    ]
+    agent, model, _ = make_agent(plans, extra=[LookUp(), SendEmail(outbox=tmp_path)])
+    t = agent.run("Tell Ana Lind by e-mail that the report is ready.")
+    assert t.status == "answered" and len(list(tmp_path.glob("*.eml"))) == 1
+    assert [offered(s) >= {"send_email"} for s in model.schemas] == [False, True, True]
+    # an address in the request, or in an earlier turn, is read from the start
+    spelled = [
+        plan("send_email", "Send an e-mail to bo@example.com saying hi."),
+        plan("final_answer", "Done."),
+    ]
+    agent, model, _ = make_agent(spelled, extra=[SendEmail(outbox=tmp_path)])
+    assert agent.run("E-mail bo@example.com: hi").status == "answered"
+    agent, model, _ = make_agent(spelled, extra=[SendEmail(outbox=tmp_path)])
+    earlier = [Exchange(request="What is Bo's address?", answer="It is bo@example.com.")]
+    assert agent.run("Say hi to him by e-mail.", history=earlier).status == "answered"
+    assert "send_email" in offered(model.schemas[0])
 
 
 def test_running_out_of_steps_is_incomplete_never_an_answer():

@@ -6,6 +6,7 @@ schema-constrained model call): the planner never writes function calls.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar, Self
 
 from pydantic import BaseModel
@@ -31,6 +32,12 @@ class Tool(ABC):
 
     @abstractmethod
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation: ...
+
+    def ready(self, seen: Sequence[str]) -> bool:
+        """Whether the tool can act on what the run has read so far (`seen`, see
+        `schemas.trajectory.texts_read`). The plan grammar offers only tools that are ready:
+        `send_email` waits until an e-mail address has been read."""
+        return True
 
     @classmethod
     def from_context(cls, context: ToolContext) -> Self:

@@ -8,6 +8,7 @@ the ones the simulated worlds use, and their judges read the message back with t
 """
 
 import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -78,6 +79,11 @@ class SendEmail(ArgumentTool):
     @classmethod
     def from_context(cls, context: ToolContext) -> Self:
         return cls(context.model, context.home / "outbox")
+
+    def ready(self, seen: Sequence[str]) -> bool:
+        """Only with an address to write to: one that no text of the run holds would be
+        made up (the expert always looks it up first)."""
+        return any(_ADDRESS_IN_TEXT.search(text) for text in seen)
 
     def run(self, request: str, task: str, scratchpad: Scratchpad) -> Observation:
         try:
