@@ -92,7 +92,9 @@ def _unit(words: str) -> str:
     """The unit `words` begin with, in one spelling, else their first word ("" if none)."""
     split = words.lower().split()
     first = " ".join(split[:2] if split[:1] in (["square"], ["cubic"]) else split[:1])
-    return unit_of(first) or first if first else ""
+    if not first:
+        return ""
+    return unit_of(first) or first
 
 
 _VERDICT = re.compile(
