@@ -20,8 +20,9 @@ from evals.environment import Environment, Models
 from evals.errors import EvalError
 from evals.request_sets import RequestSet
 from evals.store import EvalSettings
-from models.registry import DEFAULT_MODEL
+from models.registry import DEFAULT_MODEL, worked_examples
 from planner.base import Planner
+from planner.examples import ExampleBank
 from planner.kinds import PLANNERS
 from schemas.request import Request
 
@@ -86,6 +87,8 @@ def planner_for(
         return random_planner
     model = models.get(spec.model or DEFAULT_MODEL)
     planner_class = PLANNERS[spec.kind]
+    examples = worked_examples(spec.model or DEFAULT_MODEL)
+    bank = ExampleBank.load(examples) if examples else None
     by_run: dict[int, Planner] = {}
 
     def model_planner(run: int, request: Request) -> Planner:
@@ -97,6 +100,7 @@ def planner_for(
                 seed=settings.seed + run,
                 max_tokens=settings.max_tokens,
                 grounded=settings.grounded,
+                examples=bank,
             )
         return by_run[run]
 

@@ -3,7 +3,9 @@
 An example is the fine-tuned planner's conversation for the whole trajectory
 (`planner.prompts.fine_tuned_messages`): every plan in the canonical JSON of the tool set's
 Plan class, the text the plan grammar makes the model write, each followed by its result.
-Training learns every plan of it from one sequence.
+Training learns every plan of it from one sequence. With worked examples, each prompt also
+shows the nearest solved request of another wording (`planner.examples`), drawn from the
+training split, which ships beside the planner as its bank.
 """
 
 from collections import Counter
@@ -14,16 +16,19 @@ from pydantic import BaseModel, Field, ValidationError
 from rich.table import Table
 
 from finetune.sft_data import split_by_request
+from planner.examples import ExampleBank
 from planner.prompts import fine_tuned_messages, plan_text
 from schemas.chat import assistant
 from schemas.dataset import SFTExample
 from schemas.errors import WaypointError, validation_problem
+from schemas.examples import ExampleStep, WorkedExample
 from schemas.plan import PlanRecord, plan_model
 from schemas.rating import TrajectoryRating
 from schemas.records import write_records
 from schemas.trajectory import Scratchpad, Trajectory
 
 TRAIN, VALIDATION, STATS = "train.jsonl", "validation.jsonl", "stats.json"
+EXAMPLES = "examples.jsonl"  # the worked examples a planner trained with them is shown
 
 
 class DatasetStats(BaseModel):
@@ -44,9 +49,12 @@ class Dataset(BaseModel):
     train: list[SFTExample]
     validation: list[SFTExample]
     stats: DatasetStats
+    examples: list[WorkedExample] = Field(default_factory=list, description="the bank, if any")
 
 
-def trajectory_example(trajectory: Trajectory, plan_class: type[PlanRecord]) -> SFTExample:
+def trajectory_example(
+    trajectory: Trajectory, plan_class: type[PlanRecord], example: WorkedExample | None = None
+) -> SFTExample:
     """The conversation of a trajectory, up to and including its last plan."""
     for number, step in enumerate(trajectory.steps, 1):
         try:
@@ -57,7 +65,9 @@ def trajectory_example(trajectory: Trajectory, plan_class: type[PlanRecord]) -> 
                 f"this tool set: {validation_problem(e)}"
             ) from e
     *before, last = trajectory.steps
-    messages = fine_tuned_messages(trajectory.request, Scratchpad(steps=before), trajectory.history)
+    messages = fine_tuned_messages(
+        trajectory.request, Scratchpad(steps=before), trajectory.history, example
+    )
     return SFTExample(
         request_id=trajectory.request_id, messages=[*messages, assistant(plan_text(last.plan))]
     )
@@ -71,9 +81,11 @@ def package_dataset(
     min_rating: int = 4,
     val_fraction: float = 0.1,
     seed: int = 0,
+    phrasings: Mapping[str, str | None] | None = None,
 ) -> Dataset:
     """Keep answered trajectories whose answer is rated ≥ `min_rating`; `val_fraction` of
-    their requests (chosen by a seeded hash of the id) form the validation split."""
+    their requests (chosen by a seeded hash of the id) form the validation split. Given
+    `phrasings` (request id → wording), every prompt shows a worked example."""
     if not 0 <= val_fraction < 1:
         raise WaypointError(f"val_fraction must be in [0, 1), got {val_fraction}")
     plan_class = plan_model(tool_names)
@@ -91,6 +103,9 @@ def package_dataset(
     train, validation = (
         split_by_request(examples, val_fraction, seed) if val_fraction > 0 else (examples, [])
     )
+    bank: list[WorkedExample] = []
+    if phrasings is not None:
+        bank, train, validation = _with_examples(kept, train, validation, plan_class, phrasings)
     stats = DatasetStats(
         trajectories=len(trajectories),
         rated=len(rated),
@@ -106,13 +121,53 @@ def package_dataset(
             sorted(Counter(ratings[t.request_id].answer.score for t in rated).items())
         ),
     )
-    return Dataset(train=train, validation=validation, stats=stats)
+    return Dataset(train=train, validation=validation, stats=stats, examples=bank)
+
+
+def worked_example(trajectory: Trajectory, phrasing: str | None) -> WorkedExample:
+    steps = [ExampleStep(tool=s.plan.tool, task=s.plan.task) for s in trajectory.steps]
+    return WorkedExample(request=trajectory.request, phrasing=phrasing, steps=steps)
+
+
+def _with_examples(
+    kept: Sequence[Trajectory],
+    train: Sequence[SFTExample],
+    validation: Sequence[SFTExample],
+    plan_class: type[PlanRecord],
+    phrasings: Mapping[str, str | None],
+) -> tuple[list[WorkedExample], list[SFTExample], list[SFTExample]]:
+    """The bank (the training split's trajectories) and both splits again, each prompt with
+    its nearest example of another request and, where wordings are known, another wording."""
+    by_id = {t.request_id: t for t in kept}
+    in_train = {e.request_id for e in train}
+    bank = ExampleBank(
+        [worked_example(t, phrasings.get(t.request_id)) for t in kept if t.request_id in in_train]
+    )
+
+    def shown(examples: Sequence[SFTExample]) -> list[SFTExample]:
+        trajectories = [by_id[e.request_id] for e in examples]
+
+        def allowed(i: int, candidate: WorkedExample) -> bool:
+            phrasing = phrasings.get(trajectories[i].request_id)
+            other_wording = phrasing is None or candidate.phrasing != phrasing
+            return candidate.request != trajectories[i].request and other_wording
+
+        nearest = bank.nearest_each([t.request for t in trajectories], allowed)
+        return [
+            trajectory_example(t, plan_class, n) for t, n in zip(trajectories, nearest, strict=True)
+        ]
+
+    return bank.examples, shown(train), shown(validation)
 
 
 def write_dataset(dataset: Dataset, out: Path) -> None:
     """train.jsonl, validation.jsonl and stats.json in `out`, each replaced whole."""
     write_records(out / TRAIN, dataset.train)
     write_records(out / VALIDATION, dataset.validation)
+    if dataset.examples:
+        write_records(out / EXAMPLES, dataset.examples)
+    else:
+        (out / EXAMPLES).unlink(missing_ok=True)  # a bank from an earlier run would mislead
     (out / STATS).write_text(dataset.stats.model_dump_json(indent=2) + "\n")
 
 

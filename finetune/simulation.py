@@ -181,10 +181,16 @@ def simulate_package(
     min_rating: int = 4,
     val_fraction: float = 0.1,
     seed: int = 0,
+    worked_examples: bool = False,
 ) -> Dataset:
-    """dataset/: one SFT example per step of every well-rated trajectory, split by request."""
+    """dataset/: one SFT example per well-rated trajectory, split by request; with
+    `worked_examples`, each prompt shows the nearest solved request of another wording."""
     trajectories = read_records(folder / TRAJECTORIES, Trajectory)
     ratings = {r.request_id: r for r in read_records(folder / RATINGS, TrajectoryRating)}
+    phrasings = None
+    if worked_examples:
+        requests = world_requests(folder / REQUESTS, world)
+        phrasings = {r.id: getattr(r, "phrasing", None) for r in requests}
     dataset = package_dataset(
         trajectories,
         ratings,
@@ -192,6 +198,7 @@ def simulate_package(
         min_rating=min_rating,
         val_fraction=val_fraction,
         seed=seed,
+        phrasings=phrasings,
     )
     write_dataset(dataset, folder / DATASET)
     return dataset

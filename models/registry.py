@@ -53,6 +53,9 @@ class LlamaCppEntry(BaseModel):
     revision: str | None = None
     lora: Path | None = Field(None, description="a GGUF LoRA adapter llama.cpp applies at load")
     planner: PlannerPrompt = "zero-shot"
+    examples: Path | None = Field(
+        None, description="worked examples (JSONL) the fine-tuned planner was trained with"
+    )
     n_ctx: int = Field(4096, ge=256)
     n_gpu_layers: int | None = Field(
         None, ge=-1, description="layers on the GPU (-1 all); None: all with a GPU build"
@@ -60,7 +63,7 @@ class LlamaCppEntry(BaseModel):
     decoder: str | None = None  # a name in models.decoding.DECODERS; None: the default
     flash_attn: bool | None = None
 
-    @field_validator("path", "lora")
+    @field_validator("path", "lora", "examples")
     @classmethod
     def _beside_the_registry(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         """A relative path is relative to the registry file that names it (the shipped
@@ -198,6 +201,14 @@ def planner_prompt(name_or_path: str | Path) -> PlannerPrompt:
     if _local_path(name_or_path) is not None:
         return "zero-shot"
     return entry_for(str(name_or_path)).planner
+
+
+def worked_examples(name_or_path: str | Path) -> Path | None:
+    """The worked examples a model's entry names (`planner.examples`); none for a bare file."""
+    if _local_path(name_or_path) is not None:
+        return None
+    entry = entry_for(str(name_or_path))
+    return entry.examples if isinstance(entry, LlamaCppEntry) else None
 
 
 def _local_path(name_or_path: str | Path) -> Path | None:

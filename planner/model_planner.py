@@ -3,7 +3,9 @@ set and the state of the run, so it always parses, always names a registered too
 repeats a step word for word and, at the last step, can only give the final answer. Its
 names and addresses are then snapped to those the run has seen (`planner.grounding`).
 
-The two planners differ only in their prompt (see `planner.prompts`).
+The two planners differ only in their prompt (see `planner.prompts`); worked examples, where a
+registry entry names them, are shown by the fine-tuned prompt only (the planner was trained
+with them), and ignored by the others.
 """
 
 from abc import abstractmethod
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from models.chat_model import ChatModel, Schema
 from planner import prompts
 from planner.base import Decision, Planner
+from planner.examples import ExampleBank
 from planner.grounding import ground
 from schemas.chat import Completion, Message
 from schemas.plan import PlanRecord, plan_schema
@@ -33,13 +36,14 @@ class ModelPlanner(Planner):
         seed: int | None = None,
         max_tokens: int = MAX_PLAN_TOKENS,
         grounded: bool = True,
+        examples: ExampleBank | None = None,
     ) -> None:
         self.model = model
         self.model_name = model.name
         self.tools = list(tools)
         self.tool_names = tuple(t.name for t in self.tools)
         self.temperature, self.seed, self.max_tokens = temperature, seed, max_tokens
-        self.grounded = grounded
+        self.grounded, self.examples = grounded, examples
 
     @abstractmethod
     def messages(
@@ -104,11 +108,13 @@ class ZeroShotPlanner(ModelPlanner):
 
 
 class FineTunedPlanner(ModelPlanner):
-    """A model fine-tuned on planner trajectories: the short prompt it was trained on."""
+    """A model fine-tuned on planner trajectories: the short prompt it was trained on, with
+    the nearest worked example where it was trained with them (`planner.examples`)."""
 
     name = "fine-tuned"
 
     def messages(
         self, request: str, scratchpad: Scratchpad, history: Sequence[Exchange]
     ) -> list[Message]:
-        return prompts.fine_tuned_messages(request, scratchpad, history)
+        example = self.examples.nearest(request) if self.examples else None
+        return prompts.fine_tuned_messages(request, scratchpad, history, example)

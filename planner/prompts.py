@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from schemas.awareness import aware_text
 from schemas.chat import Message, assistant, system, user
+from schemas.examples import WorkedExample
 from schemas.plan import PlanRecord
 from schemas.trajectory import Exchange, Scratchpad, Step
 from tools.base import Tool
@@ -44,7 +45,13 @@ You are a planner. For the user's request, write the next task and its tool as J
 the mode (act; reflect, with a check before the plan; or consult, to read rules first), then
 context, thoughts, task and tool; each result follows your plan."""
 
-FINE_TUNED_REQUEST = "{history}Request: {request}"
+FINE_TUNED_REQUEST = "{example}{history}Request: {request}"
+EXAMPLE = """\
+A request like it, solved:
+Request: {request}
+{steps}
+
+"""
 RESULT = "Result: {observation}"
 RULES = "Rules:\n{rules}"
 
@@ -92,14 +99,26 @@ def zero_shot_messages(
 
 
 def fine_tuned_messages(
-    request: str, scratchpad: Scratchpad, history: Sequence[Exchange] = ()
+    request: str,
+    scratchpad: Scratchpad,
+    history: Sequence[Exchange] = (),
+    example: WorkedExample | None = None,
 ) -> list[Message]:
     """The fine-tuned planner's prompt, and the prompt of every SFT example: short, with no
-    tool documentation (the model learned the tools), deterministic. Each step taken is its
-    plan, as the planner wrote it, and then its result."""
+    tool documentation (the model learned the tools), deterministic. A worked example, where
+    the planner was trained with them, comes before the request (`planner.examples`). Each
+    step taken is its plan, as the planner wrote it, and then its result."""
     return _conversation(
-        FINE_TUNED_SYSTEM, request, scratchpad, history, lambda s: [assistant(plan_text(s.plan))]
-    )
+        FINE_TUNED_SYSTEM, request, scratchpad, history, lambda s: [assistant(plan_text(s.plan))],
+        example,
+    )  # fmt: skip
+
+
+def render_example(example: WorkedExample | None) -> str:
+    if example is None:
+        return ""
+    steps = "\n".join(f"{n}. {s.tool}: {s.task}" for n, s in enumerate(example.steps, 1))
+    return EXAMPLE.format(request=example.request, steps=steps)
 
 
 def self_aware_messages(
@@ -134,11 +153,12 @@ def _conversation(
     scratchpad: Scratchpad,
     history: Sequence[Exchange],
     turns: Callable[[Step], list[Message]],
+    example: WorkedExample | None = None,
 ) -> list[Message]:
-    messages = [
-        system(instructions),
-        user(FINE_TUNED_REQUEST.format(history=render_history(history), request=request)),
-    ]
+    first = FINE_TUNED_REQUEST.format(
+        history=render_history(history), example=render_example(example), request=request
+    )
+    messages = [system(instructions), user(first)]
     for step in scratchpad.steps:
         messages += [*turns(step), user(RESULT.format(observation=step.observation))]
     return messages

@@ -8,11 +8,12 @@ when needed saves against always showing them.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from models.chat_model import ChatModel, Schema
 from planner.base import Decision
 from planner.knowledge import KnowledgeBase, situation
-from planner.model_planner import MAX_PLAN_TOKENS, ModelPlanner
+from planner.model_planner import ModelPlanner
 from planner.prompts import consult_turns, self_aware_messages
 from schemas.awareness import Awareness, self_aware_schema
 from schemas.chat import Completion, Message
@@ -29,16 +30,10 @@ class SelfAwarePlanner(ModelPlanner):
         model: ChatModel,
         tools: Sequence[Tool],
         *,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        max_tokens: int = MAX_PLAN_TOKENS,
         knowledge: KnowledgeBase | None = None,
-        grounded: bool = True,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            model, tools, temperature=temperature, seed=seed, max_tokens=max_tokens,
-            grounded=grounded,
-        )  # fmt: skip
+        super().__init__(model, tools, **options)
         self.knowledge = knowledge or KnowledgeBase.load()
 
     def messages(

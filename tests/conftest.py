@@ -12,6 +12,24 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
+def atlas_simulated():
+    """120 atlas requests of world 31, the expert's trajectories and the atlas judge's
+    ratings: (requests, trajectories, ratings by request id)."""
+    from finetune.simulation import make_agent, make_judge
+    from tools.atlas.requests import atlas_requests
+    from tools.atlas.world import build_world
+
+    requests = atlas_requests(build_world(31), 120)
+    agent, meta = make_agent("atlas", requests)
+    trajectories = [
+        agent.run(r.text, request_id=r.id, meta=meta, history=r.history) for r in requests
+    ]
+    judge = make_judge("atlas")
+    ratings = {t.request_id: judge.judge(r, t) for r, t in zip(requests, trajectories, strict=True)}
+    return requests, trajectories, ratings
+
+
+@pytest.fixture(scope="session")
 def bundled_path():
     from models.bundled import bundled_model_path
 

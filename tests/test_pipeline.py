@@ -17,7 +17,7 @@ STAGES = ["requests", "trajectories", "judge", "package", "finetune", "merge", "
           "quantize", "adapter", "verify", "evaluate", "report"]  # fmt: skip
 TINY = ["--train-requests", "6", "--eval-requests", "1", "--eval-runs", "1",
         "--set", "finetune.max_steps=1", "--set", "real_requests=1", "--set", "min_rating=3",
-        "--set", "verify_prompts=1"]  # fmt: skip
+        "--set", "verify_prompts=1", "--set", "worked_examples=true"]  # fmt: skip
 
 
 def waypoint(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -51,7 +51,7 @@ def test_every_stage_runs_and_the_report_is_written(tiny_run):
 
 
 def test_the_quantized_planners_are_registered_by_name(tiny_run):
-    _, home, _ = tiny_run
+    out, home, _ = tiny_run
     listed = waypoint("models", "list", home=home)
     assert listed.returncode == 0, listed.stderr
     for kind in ("f16", "q8_0", "q4_k_m", "lora"):
@@ -62,6 +62,10 @@ def test_the_quantized_planners_are_registered_by_name(tiny_run):
     shipped = tomllib.loads(packaged.read_text())["waypoint-135m"]
     for kind in ("f16", "q8_0", "q4_k_m", "lora"):
         assert registry[f"run-planner.{kind}"]["decoder"] == shipped["decoder"]
+        # ... with the worked examples it was trained with (`worked_examples`)
+        examples = Path(registry[f"run-planner.{kind}"]["examples"])
+        assert examples == (out / "sim" / "dataset" / "examples.jsonl").resolve()
+        assert examples.read_text().count("\n") >= 1
 
 
 def test_a_finished_pipeline_is_not_redone(tiny_run):
@@ -160,6 +164,9 @@ def test_a_finished_pipeline_ships_its_planner(tiny_run, tmp_path):
     state = json.loads((out / STATE_FILE).read_text())
     assert (shipped / "adapter.gguf").read_bytes() == (
         out / "gguf" / "planner.lora.gguf"
+    ).read_bytes()
+    assert (shipped / "examples.jsonl").read_bytes() == (
+        out / "sim" / "dataset" / "examples.jsonl"
     ).read_bytes()
     config = load_settings(PipelineConfig, shipped / "pipeline.toml", {}, "pipeline config")
     assert config.model_dump(mode="json") == state["config"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from finetune.package import package_dataset
-from finetune.simulation import DATASET, make_agent, make_judge
+from finetune.simulation import DATASET
 from planner.prompts import fine_tuned_messages, plan_text
 from schemas.dataset import SFTExample
 from schemas.errors import WaypointError
@@ -18,20 +18,12 @@ from schemas.plan import plan_model
 from schemas.rating import Rating
 from schemas.records import read_records
 from schemas.trajectory import Scratchpad
-from tools.atlas.requests import atlas_requests
 from tools.atlas.tools import ATLAS_TOOL_NAMES
-from tools.atlas.world import build_world
 
 
 @pytest.fixture(scope="module")
-def simulated():
-    requests = atlas_requests(build_world(31), 120)
-    agent, meta = make_agent("atlas", requests)
-    trajectories = [
-        agent.run(r.text, request_id=r.id, meta=meta, history=r.history) for r in requests
-    ]
-    judge = make_judge("atlas")
-    ratings = {t.request_id: judge.judge(r, t) for r, t in zip(requests, trajectories, strict=True)}
+def simulated(atlas_simulated):
+    _, trajectories, ratings = atlas_simulated
     return trajectories, ratings
 
 

@@ -91,6 +91,9 @@ class PipelineConfig(BaseModel):
     zero_shot: str | None = Field(
         BUNDLED_NAME, description="the zero-shot baseline's model (registry name or GGUF), or none"
     )
+    worked_examples: bool = Field(
+        False, description="show the planner the nearest solved request (planner.examples)"
+    )
     finetune: dict[str, Any] = Field(
         default_factory=dict, description="training settings (finetune.config.TrainConfig)"
     )
@@ -258,7 +261,10 @@ class Pipeline:
         from finetune.package import stats_table
         from finetune.simulation import simulate_package
 
-        dataset = simulate_package(self.config.world, self.sim, min_rating=self.config.min_rating)
+        dataset = simulate_package(
+            self.config.world, self.sim, min_rating=self.config.min_rating,
+            worked_examples=self.config.worked_examples,
+        )  # fmt: skip
         self.console.print(stats_table(dataset.stats))
         return dataset.stats.model_dump(mode="json")
 
@@ -331,7 +337,12 @@ class Pipeline:
         return {**result.model_dump(mode="json"), "base": str(base), "registered": registered}
 
     def _register(self, path: Path, name: str, **fields: Any) -> str:
-        """A planner this run made, in the user registry."""
+        """A planner this run made, in the user registry, with its worked examples if any."""
+        from finetune.package import EXAMPLES
+        from finetune.simulation import DATASET
+
+        if self.config.worked_examples:
+            fields["examples"] = str((self.sim / DATASET / EXAMPLES).resolve())
         return register_planner(path, name, pipeline=str(self.out), **fields)
 
     def verify(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 and a fingerprint of the dataset it learned from, in one folder of `models/planners/`.
 
     models/planners/NAME/adapter.gguf    what llama.cpp applies to the base
+    models/planners/NAME/examples.jsonl  the worked examples it is shown, if it was trained so
     models/planners/NAME/pipeline.toml   `waypoint pipeline --config` reproduces it
     models/planners/NAME/manifest.json   base, sizes, hashes, dataset, targets measured
 
@@ -52,6 +53,7 @@ def dataset_fingerprint(dataset: Path) -> str:
 
 def ship(state: "PipelineState", out: Path, folder: Path) -> ShippedPlanner:
     """Copy the finished pipeline in `out` into `folder` as a shipped planner."""
+    from finetune.package import EXAMPLES
     from finetune.simulation import DATASET
     from waypoint.pipeline import SIM
 
@@ -63,6 +65,9 @@ def ship(state: "PipelineState", out: Path, folder: Path) -> ShippedPlanner:
     source = Path(adapter.result["path"])
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, folder / ADAPTER)
+    (folder / EXAMPLES).unlink(missing_ok=True)
+    if state.config.worked_examples:
+        shutil.copyfile(out / SIM / DATASET / EXAMPLES, folder / EXAMPLES)
     config = state.config.model_dump(mode="json", exclude_none=True)
     write_atomic(folder / CONFIG, tomli_w.dumps(config))
     manifest = ShippedPlanner(

@@ -109,8 +109,15 @@ def build_agent(
 ) -> "Agent":
     """Model, tools and planner; a model server that is not there, a missing index or an
     unknown tool fails here, before the first request."""
-    from models.registry import OpenAIEntry, load_chat_model, planner_prompt, registry
+    from models.registry import (
+        OpenAIEntry,
+        load_chat_model,
+        planner_prompt,
+        registry,
+        worked_examples,
+    )
     from planner.agent import Agent
+    from planner.examples import ExampleBank
     from planner.kinds import PLANNERS
     from tools.context import ToolContext
     from tools.registry import load_tools
@@ -125,7 +132,9 @@ def build_agent(
     )  # fmt: skip
     tools = load_tools(context, settings.tools, mcp)
     kind = settings.planner or planner_prompt(settings.model)
-    agent = Agent(PLANNERS[kind](model, tools), tools, settings.max_steps)
+    examples = worked_examples(settings.model)
+    bank = ExampleBank.load(examples) if examples else None
+    agent = Agent(PLANNERS[kind](model, tools, examples=bank), tools, settings.max_steps)
     announce_model(model)  # once the settings hold: bad input stays one line
     return agent
 

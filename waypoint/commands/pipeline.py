@@ -43,6 +43,8 @@ def pipeline_command(
       waypoint pipeline --out runs/tiny --train-requests 40
       --set finetune.max_steps=10
 
+      waypoint pipeline --out runs/examples --set worked_examples=true
+
       waypoint pipeline --config waypoint/pipeline-7b.toml --out runs/7b
 
       waypoint pipeline --config models/planners/waypoint-135m/pipeline.toml
