@@ -17,7 +17,7 @@ STAGES = ["requests", "trajectories", "judge", "package", "finetune", "merge", "
           "quantize", "adapter", "verify", "evaluate", "report"]  # fmt: skip
 TINY = ["--train-requests", "6", "--eval-requests", "1", "--eval-runs", "1",
         "--set", "finetune.max_steps=1", "--set", "real_requests=1", "--set", "min_rating=3",
-        "--set", "verify_prompts=1", "--set", "worked_examples=true"]  # fmt: skip
+        "--set", "worked_examples=true", "--set", "verify_prompts=1"]  # fmt: skip
 
 
 def waypoint(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
