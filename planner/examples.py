@@ -35,10 +35,10 @@ _NAME = re.compile(r"(?<=[a-z0-9,;:'] )[A-Z][\w'-]*")
 _RUN = re.compile(r"\b([XN])(?: \1\b)+")
 
 
-def slots(gist_text: str) -> tuple[bool, bool]:
-    """Whether a gist gives an address and a number: a request that names its address needs
-    no search for it, one with numbers computes; examples that agree come first."""
-    return "X@X" in gist_text, re.search(r"\bN\b", gist_text) is not None
+def slots(gist_text: str) -> int:
+    """Whether a gist gives an address and a number, as one code: a request that names its
+    address needs no search for it, one with numbers computes; examples that agree come first."""
+    return 2 * ("X@X" in gist_text) + (re.search(r"\bN\b", gist_text) is not None)
 
 
 def gist(request: str) -> str:
@@ -71,6 +71,10 @@ class ExampleBank:
     def _vectors(self) -> np.ndarray:
         return self.embedder.encode(self._gists)
 
+    @cached_property
+    def _slots(self) -> np.ndarray:
+        return np.array([slots(g) for g in self._gists])
+
     def nearest(self, request: str) -> WorkedExample:
         return self._nearest(request)
 
@@ -85,8 +89,8 @@ class ExampleBank:
         keeps (training skips a request's own wording); the requests embedded in one batch."""
         gists = [gist(r) for r in requests]
         scores = self.embedder.encode(gists) @ self._vectors.T  # cosine, in [-1, 1]
-        kinds = [slots(g) for g in self._gists]
-        scores += 2.0 * np.array([[slots(g) == k for k in kinds] for g in gists])
+        agree = np.array([slots(g) for g in gists])[:, None] == self._slots[None, :]
+        scores += 2.0 * agree
         return [self._first(row, lambda e, i=i: allowed(i, e)) for i, row in enumerate(scores)]
 
     def _first(self, scores: np.ndarray, allowed: Callable[[WorkedExample], bool]) -> WorkedExample:
